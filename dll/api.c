@@ -1,0 +1,331 @@
+/*
+ * api.c - the exported functions: argument checks, then the lock (or the
+ * calling thread's transaction), then the core. OS specifics stay behind
+ * backend.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+/* The calling thread holds the lock in a transaction (shared_lock). */
+static SHARED__TLS int tls_tx;
+static SHARED__TLS uint32_t tls_os_error;
+static _Atomic uint32_t g_timeout = SHARED_DEFAULT_TIMEOUT_MS;
+
+void shared__set_os_error(uint32_t code)
+{
+    tls_os_error = code;
+}
+
+uint32_t shared_last_os_error(void)
+{
+    return tls_os_error;
+}
+
+uint32_t shared__timeout(void)
+{
+    return atomic_load(&g_timeout);
+}
+
+uint32_t shared_set_timeout(uint32_t timeout_ms)
+{
+    return atomic_exchange(&g_timeout, timeout_ms);
+}
+
+/*
+ * Takes the lock. Here, and only here, a lock taken over from a dead holder
+ * (or a journal a holder left open) goes through the one recovery path.
+ */
+static int acquire(shared__region *r, uint32_t timeout_ms)
+{
+    int rc = shared__backend_lock(timeout_ms);
+    if (rc == SHARED_ETIMEDOUT)
+        atomic_fetch_add(&r->hdr.lock_timeouts, 1);
+    if (rc < 0)
+        return rc;
+    if (rc == SHARED__OWNER_DIED || atomic_load(&r->hdr.jcount) != 0 ||
+        atomic_load(&r->hdr.jkind) != SHARED__J_NONE ||
+        (atomic_load(&r->hdr.tx_gen) & 1u)) {
+        shared__recover(r, rc == SHARED__OWNER_DIED);
+        if (rc == SHARED__OWNER_DIED)
+            shared__backend_consistent();
+    }
+    atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
+    return 0;
+}
+
+/* Enters a change: under the thread's transaction, or a single journaled
+ * change under a freshly taken lock. */
+static int change_begin(shared__region **r)
+{
+    int rc = shared__backend_attach(r);
+    if (rc || tls_tx)
+        return rc;
+    rc = acquire(*r, shared__timeout());
+    if (rc == 0)
+        shared__journal_begin(*r, SHARED__J_SINGLE);
+    return rc;
+}
+
+static int change_end(shared__region *r, int rc)
+{
+    if (!tls_tx) {
+        shared__journal_commit(r);
+        shared__backend_unlock();
+    }
+    return rc;
+}
+
+static int value_check(const void *value, uint32_t len)
+{
+    if (!value && len)
+        return SHARED_ENULL;
+    if (len > SHARED_VALUE_MAX)
+        return SHARED_EVALTOOLONG;
+    return 0;
+}
+
+static int put(const char *key, const void *value, uint32_t len,
+               uint64_t expected, uint64_t *version)
+{
+    uint32_t klen = 0;
+    shared__region *r;
+    int rc = shared__key_check(key, &klen);
+    if (rc == 0)
+        rc = value_check(value, len);
+    if (rc == 0)
+        rc = change_begin(&r);
+    if (rc)
+        return rc;
+    rc = shared__op_put(r, key, klen, value, len, expected, version);
+    return change_end(r, rc);
+}
+
+int shared_set(const char *key, const void *value, uint32_t len)
+{
+    return put(key, value, len, SHARED__ANY_VERSION, NULL);
+}
+
+int shared_cas(const char *key, uint64_t expected_version, const void *value,
+               uint32_t len, uint64_t *new_version)
+{
+    if (expected_version == SHARED__ANY_VERSION)
+        return SHARED_ECONFLICT; /* no key can have this version */
+    return put(key, value, len, expected_version, new_version);
+}
+
+int shared_add(const char *key, int64_t delta, int64_t *result)
+{
+    uint32_t klen = 0;
+    shared__region *r;
+    int rc = shared__key_check(key, &klen);
+    if (rc == 0)
+        rc = change_begin(&r);
+    if (rc)
+        return rc;
+    rc = shared__op_add(r, key, klen, delta, result);
+    return change_end(r, rc);
+}
+
+int shared_del(const char *key)
+{
+    uint32_t klen = 0;
+    shared__region *r;
+    int rc = shared__key_check(key, &klen);
+    if (rc == 0)
+        rc = change_begin(&r);
+    if (rc)
+        return rc;
+    rc = shared__op_del(r, key, klen);
+    return change_end(r, rc);
+}
+
+/* Reads `key` lock-free, or under the lock when that is not possible. */
+static int read_key(shared__region *r, const char *key, uint32_t klen,
+                    shared__copy *c)
+{
+    if (tls_tx)
+        return shared__read_locked(r, key, klen, c);
+    int rc = shared__read(r, key, klen, c);
+    if (rc != SHARED__RETRY)
+        return rc;
+    rc = acquire(r, shared__timeout());
+    if (rc)
+        return rc;
+    rc = shared__read_locked(r, key, klen, c);
+    shared__backend_unlock();
+    return rc;
+}
+
+int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
+               uint64_t *version)
+{
+    uint32_t klen = 0;
+    shared__region *r;
+    shared__copy c;
+    int rc = shared__key_check(key, &klen);
+    if (rc == 0 && (!len || (!buf && cap)))
+        rc = SHARED_ENULL;
+    if (rc == 0)
+        rc = shared__backend_attach(&r);
+    if (rc == 0)
+        rc = read_key(r, key, klen, &c);
+    if (rc)
+        return rc;
+    *len = c.value_len;
+    if (version)
+        *version = c.version;
+    if (c.value_len > cap)
+        return SHARED_ETOOBIG;
+    if (c.value_len)
+        memcpy(buf, c.value, c.value_len);
+    return 0;
+}
+
+/* Copies every used slot into `snap`; returns the count, or an error. */
+static int snapshot(shared__region *r, shared__copy *snap, int *corrupt)
+{
+    int n = 0, rc = tls_tx ? 0 : acquire(r, shared__timeout());
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        rc = shared__read_slot(r, i, 1, &snap[n]);
+        if (rc == 0)
+            n++;
+        else if (rc == SHARED_ECORRUPT)
+            *corrupt = 1;
+    }
+    if (!tls_tx)
+        shared__backend_unlock();
+    return n;
+}
+
+int shared_foreach(shared_foreach_fn fn, void *ctx)
+{
+    shared__region *r;
+    if (!fn)
+        return SHARED_ENULL;
+    int rc = shared__backend_attach(&r);
+    if (rc)
+        return rc;
+    shared__copy *snap = malloc(sizeof(shared__copy) * SHARED_MAX_KEYS);
+    if (!snap)
+        return SHARED_ENOMEM;
+    int corrupt = 0, visited = 0;
+    int n = snapshot(r, snap, &corrupt);
+    for (int i = 0; i < n; i++) {
+        shared_entry e;
+        e.key = snap[i].key;
+        e.key_len = snap[i].key_len;
+        e.type = snap[i].type;
+        e.value = snap[i].value;
+        e.value_len = snap[i].value_len;
+        e.reserved = 0;
+        e.version = snap[i].version;
+        visited++;
+        if (fn(&e, ctx))
+            break;
+    }
+    free(snap);
+    if (n < 0)
+        return n;
+    return corrupt ? SHARED_ECORRUPT : visited;
+}
+
+int shared_lock(uint32_t timeout_ms)
+{
+    shared__region *r;
+    if (tls_tx)
+        return SHARED_EINTX;
+    int rc = shared__backend_attach(&r);
+    if (rc == 0)
+        rc = acquire(r, timeout_ms);
+    if (rc)
+        return rc;
+    shared__journal_begin(r, SHARED__J_TX);
+    tls_tx = 1;
+    return 0;
+}
+
+static int tx_end(int commit)
+{
+    shared__region *r;
+    if (!tls_tx || shared__backend_attach(&r) != 0)
+        return SHARED_ENOTLOCKED;
+    if (commit)
+        shared__journal_commit(r);
+    else
+        shared__journal_rollback(r);
+    tls_tx = 0;
+    shared__backend_unlock();
+    return 0;
+}
+
+int shared_unlock(void)
+{
+    return tx_end(1);
+}
+
+int shared_rollback(void)
+{
+    return tx_end(0);
+}
+
+int shared_reset(void)
+{
+    shared__region *r;
+    if (tls_tx)
+        return SHARED_EINTX;
+    int rc = shared__backend_attach(&r);
+    if (rc == 0)
+        rc = acquire(r, shared__timeout());
+    if (rc)
+        return rc;
+    shared__op_reset(r);
+    shared__backend_unlock();
+    return 0;
+}
+
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int shared_stats(shared_statistics *stats)
+{
+    shared__region *r;
+    shared_statistics s;
+    if (!stats)
+        return SHARED_ENULL;
+    uint32_t size = stats->size;
+    if (size < 2 * sizeof(uint32_t))
+        return SHARED_EINVAL;
+    int rc = shared__backend_attach(&r);
+    if (rc)
+        return rc;
+    memset(&s, 0, sizeof s);
+    s.size = size < sizeof s ? size : (uint32_t)sizeof s;
+    s.layout_version = SHARED__LAYOUT_VERSION;
+    s.max_keys = SHARED_MAX_KEYS;
+    s.keys_used = atomic_load(&r->hdr.keys_used);
+    s.value_max = SHARED_VALUE_MAX;
+    s.journal_max = SHARED_JOURNAL_MAX;
+    s.bytes_used = atomic_load(&r->hdr.bytes_used);
+    s.section_size = sizeof(shared__region);
+    s.build_id = SHARED_BUILD_ID;
+    s.lock_acquisitions = atomic_load(&r->hdr.lock_acquisitions);
+    s.lock_timeouts = atomic_load(&r->hdr.lock_timeouts);
+    s.owner_died_recoveries = atomic_load(&r->hdr.recoveries);
+    s.corrupt_seen = atomic_load(&r->hdr.corrupt_seen);
+    s.next_version = atomic_load(&r->hdr.next_version);
+    copy_name(s.backend, sizeof s.backend, shared__backend_name());
+    copy_name(s.object_name, sizeof s.object_name,
+              shared__backend_object_name());
+    memcpy(stats, &s, s.size);
+    return 0;
+}

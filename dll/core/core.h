@@ -1,0 +1,107 @@
+/*
+ * core.h - portable operations on a shared region.
+ *
+ * The core knows nothing of the OS: it works on any region pointer (the
+ * backends hand it the shared mapping; unit tests hand it a plain buffer).
+ * Functions documented "(locked)" assume the caller holds the region's lock;
+ * the others are lock-free and may be called at any time.
+ */
+#ifndef SHARED_CORE_H
+#define SHARED_CORE_H
+
+#include "layout.h"
+
+/* Internal result: a lock-free read could not get a stable view; take the
+ * lock and read again. Never returned to users. */
+#define SHARED__RETRY 1
+
+/* Marker for shared__op_put: store regardless of the current version. */
+#define SHARED__ANY_VERSION UINT64_MAX
+
+/* A private, validated copy of one slot. */
+typedef struct shared__copy {
+    uint32_t slot;
+    uint32_t state;
+    uint32_t type;
+    uint32_t key_len;
+    uint32_t value_len;
+    uint64_t version;
+    char key[SHARED__KEY_WORDS * 8u];
+    unsigned char value[SHARED__VALUE_WORDS * 8u];
+} shared__copy;
+
+/* Formats `r` as an empty region of this build, not yet marked ready. */
+void shared__region_format(shared__region *r);
+
+/* Marks a formatted region ready (release): openers may use it now. */
+void shared__region_publish(shared__region *r);
+
+/* Validates the header of `r` against this build: SHARED_EVERSION if the
+ * magic, layout version, sizes, bitness, limits or build id differ. */
+int shared__region_check(const shared__region *r);
+
+/* Validates a key: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG, or 0
+ * with its length in *len. */
+int shared__key_check(const char *key, uint32_t *len);
+
+/* Lock-free lookup: fills *out with a committed, consistent copy of `key`.
+ * Returns 0, SHARED_ENOTFOUND, SHARED_ECORRUPT or SHARED__RETRY. */
+int shared__read(shared__region *r, const char *key, uint32_t klen,
+                 shared__copy *out);
+
+/* (locked) The same lookup under the lock: 0, ENOTFOUND or ECORRUPT. */
+int shared__read_locked(shared__region *r, const char *key, uint32_t klen,
+                        shared__copy *out);
+
+/* Copies slot `i`: lock-free if !locked. Returns 0 (used, copied),
+ * SHARED_ENOTFOUND (free), SHARED_ECORRUPT or SHARED__RETRY. */
+int shared__read_slot(shared__region *r, uint32_t i, int locked,
+                      shared__copy *out);
+
+/*
+ * (locked) Journal control. A change is made between begin and commit; a
+ * SINGLE change touches one slot, a TX may touch up to SHARED_JOURNAL_MAX.
+ * Rollback undoes every journaled change of the open TX.
+ */
+void shared__journal_begin(shared__region *r, uint32_t kind);
+void shared__journal_commit(shared__region *r);
+void shared__journal_rollback(shared__region *r);
+
+/*
+ * (locked) The one recovery path, run when the lock was taken from a dead
+ * holder or a journal was left open: completes or undoes the dead writer's
+ * change, repairs sequence counters left odd, rebuilds the hints and the
+ * usage counters. `owner_died` is counted in the statistics.
+ */
+void shared__recover(shared__region *r, int owner_died);
+
+/* (locked) Stores bytes (type SHARED_TYPE_BYTES) if the key's version is
+ * `expected` (SHARED__ANY_VERSION: any; 0: must not exist). */
+int shared__op_put(shared__region *r, const char *key, uint32_t klen,
+                   const void *value, uint32_t len, uint64_t expected,
+                   uint64_t *version);
+
+/* (locked) Adds to a counter, creating it. */
+int shared__op_add(shared__region *r, const char *key, uint32_t klen,
+                   int64_t delta, int64_t *result);
+
+/* (locked) Removes a key. */
+int shared__op_del(shared__region *r, const char *key, uint32_t klen);
+
+/* (locked) Removes every key; keeps statistics and the version counter. */
+void shared__op_reset(shared__region *r);
+
+/* Counts a corrupt slot in the statistics. */
+void shared__count_corrupt(shared__region *r);
+
+/* 64-bit checksum step, also used to hash keys. */
+uint64_t shared__mix(uint64_t h, uint64_t word);
+
+/*
+ * Crash points: the core calls the hook, if set, at every step of a change
+ * where a process could die. Unit tests set it to stop a change half-way
+ * (longjmp) and then check what recovery makes of the region.
+ */
+extern void (*shared__crash_hook)(int point);
+
+#endif /* SHARED_CORE_H */

@@ -1,0 +1,225 @@
+/*
+ * ops.c - the changing operations. Every function here runs under the lock,
+ * between shared__journal_begin and shared__journal_commit. Each checks
+ * everything that can fail before it journals and touches a slot, so a
+ * failed call changes nothing.
+ */
+#include <string.h>
+
+#include "slot.h"
+
+/* Saves slot i's image in the journal once per change or transaction. */
+static int journal_save(shared__region *r, uint32_t i)
+{
+    uint32_t n = LOAD(&r->hdr.jcount);
+    if (n > SHARED_JOURNAL_MAX) {
+        shared__count_corrupt(r);
+        return SHARED_ECORRUPT;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        if (LOAD(&r->journal[j].slot) == i)
+            return 0;
+    }
+    if (n == SHARED_JOURNAL_MAX)
+        return SHARED_ETXFULL;
+    STORE(&r->journal[n].slot, i);
+    shared__image_copy(&r->journal[n].img, &r->slot[i].img);
+    atomic_store_explicit(&r->hdr.jcount, n + 1u, memory_order_release);
+    SHARED__CRASH_POINT(10); /* journaled, slot untouched */
+    return 0;
+}
+
+/* Draws a version larger than `old` from the section's version counter. */
+static uint64_t draw_version(shared__region *r, uint64_t old)
+{
+    uint64_t v = LOAD(&r->hdr.next_version);
+    if (v <= old)
+        v = old + 1u;
+    STORE(&r->hdr.next_version, v + 1u);
+    return v;
+}
+
+/*
+ * Scans the slots whose hint says "free". A used slot among them has a
+ * damaged hint: repair it, and if it holds `key`, that is the key's slot
+ * (1, copy in *cur). Otherwise 0, with the first free slot in cur->slot, or
+ * NO_SLOT when the table is full.
+ */
+#define NO_SLOT UINT32_MAX
+static int scan_free(shared__region *r, const char *key, uint32_t klen,
+                     shared__copy *cur)
+{
+    uint32_t first = NO_SLOT;
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        if (LOAD(&r->hint[i]) != 0)
+            continue;
+        if (LOAD(&r->slot[i].img.meta) == 0 && !(LOAD(&r->slot[i].seq) & 1u)) {
+            if (first == NO_SLOT)
+                first = i;
+            continue;
+        }
+        shared__copy c;
+        if (shared__read_slot(r, i, 1, &c) != 0)
+            continue; /* corrupt: neither free nor usable */
+        shared__count_corrupt(r);
+        STORE(&r->hint[i], shared__key_hint(c.key, c.key_len));
+        if (c.key_len == klen && memcmp(c.key, key, klen) == 0) {
+            *cur = c;
+            return 1;
+        }
+    }
+    cur->slot = first;
+    return 0;
+}
+
+static void struct_open(shared__region *r)
+{
+    STORE(&r->hdr.struct_gen, LOAD(&r->hdr.struct_gen) | 1u);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void struct_close(shared__region *r)
+{
+    uint64_t g = LOAD(&r->hdr.struct_gen);
+    atomic_store_explicit(&r->hdr.struct_gen, (g | 1u) + 1u,
+                          memory_order_release);
+}
+
+/*
+ * Writes `next` (key, type, value already filled in) over the key's slot
+ * `cur`, or into a free slot when the key does not exist (`exists` 0).
+ */
+static int store(shared__region *r, int exists, const shared__copy *cur,
+                 shared__copy *next, uint64_t *version)
+{
+    uint32_t i = cur->slot;
+    if (i == NO_SLOT)
+        return SHARED_EFULL;
+    int rc = journal_save(r, i);
+    if (rc)
+        return rc;
+    next->version = draw_version(r, exists ? cur->version : 0);
+    if (!exists)
+        struct_open(r);
+    shared__slot_write(r, i, next);
+    SHARED__CRASH_POINT(11); /* slot whole, counters not yet updated */
+    uint64_t bytes = LOAD(&r->hdr.bytes_used);
+    if (exists) {
+        bytes -= cur->value_len;
+    } else {
+        STORE(&r->hint[i], shared__key_hint(next->key, next->key_len));
+        STORE(&r->hdr.keys_used, LOAD(&r->hdr.keys_used) + 1u);
+        bytes += next->key_len;
+        struct_close(r);
+    }
+    STORE(&r->hdr.bytes_used, bytes + next->value_len);
+    if (version)
+        *version = next->version;
+    return 0;
+}
+
+static void prepare(shared__copy *next, const char *key, uint32_t klen,
+                    uint32_t type)
+{
+    memset(next->key, 0, sizeof next->key);
+    memcpy(next->key, key, klen);
+    next->key_len = klen;
+    next->type = type;
+    next->state = SHARED__SLOT_USED;
+}
+
+/* Looks the key up under the lock: 1 exists (copy in *cur), 0 missing
+ * (cur->slot: a free slot or NO_SLOT), <0 error. */
+static int lookup(shared__region *r, const char *key, uint32_t klen,
+                  shared__copy *cur)
+{
+    int rc = shared__read_locked(r, key, klen, cur);
+    if (rc == SHARED_ENOTFOUND)
+        return scan_free(r, key, klen, cur);
+    return rc == 0 ? 1 : rc;
+}
+
+int shared__op_put(shared__region *r, const char *key, uint32_t klen,
+                   const void *value, uint32_t len, uint64_t expected,
+                   uint64_t *version)
+{
+    shared__copy cur, next;
+    int exists = lookup(r, key, klen, &cur);
+    if (exists < 0)
+        return exists;
+    if (expected != SHARED__ANY_VERSION) {
+        uint64_t now = exists ? cur.version : 0;
+        if (now != expected) {
+            if (version)
+                *version = now;
+            return SHARED_ECONFLICT;
+        }
+    }
+    prepare(&next, key, klen, SHARED_TYPE_BYTES);
+    next.value_len = len;
+    if (len)
+        memcpy(next.value, value, len);
+    return store(r, exists, &cur, &next, version);
+}
+
+int shared__op_add(shared__region *r, const char *key, uint32_t klen,
+                   int64_t delta, int64_t *result)
+{
+    shared__copy cur, next;
+    int exists = lookup(r, key, klen, &cur);
+    if (exists < 0)
+        return exists;
+    int64_t v = 0;
+    if (exists) {
+        if (cur.type != SHARED_TYPE_COUNTER)
+            return SHARED_ETYPE;
+        memcpy(&v, cur.value, sizeof v);
+    }
+    if ((delta > 0 && v > INT64_MAX - delta) ||
+        (delta < 0 && v < INT64_MIN - delta))
+        return SHARED_EOVERFLOW;
+    v += delta;
+    prepare(&next, key, klen, SHARED_TYPE_COUNTER);
+    next.value_len = sizeof v;
+    memcpy(next.value, &v, sizeof v);
+    int rc = store(r, exists, &cur, &next, NULL);
+    if (rc == 0 && result)
+        *result = v;
+    return rc;
+}
+
+int shared__op_del(shared__region *r, const char *key, uint32_t klen)
+{
+    shared__copy cur;
+    int exists = lookup(r, key, klen, &cur);
+    if (exists <= 0)
+        return exists < 0 ? exists : SHARED_ENOTFOUND;
+    int rc = journal_save(r, cur.slot);
+    if (rc)
+        return rc;
+    /* The version counter moves on, so a re-created key gets a new one. */
+    draw_version(r, cur.version);
+    struct_open(r);
+    shared__slot_clear(r, cur.slot);
+    STORE(&r->hint[cur.slot], 0);
+    STORE(&r->hdr.keys_used, LOAD(&r->hdr.keys_used) - 1u);
+    STORE(&r->hdr.bytes_used,
+          LOAD(&r->hdr.bytes_used) - cur.key_len - cur.value_len);
+    struct_close(r);
+    return 0;
+}
+
+void shared__op_reset(shared__region *r)
+{
+    struct_open(r);
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        if (LOAD(&r->slot[i].img.meta) != 0 || (LOAD(&r->slot[i].seq) & 1u))
+            shared__slot_clear(r, i);
+        STORE(&r->hint[i], 0);
+    }
+    STORE(&r->hdr.keys_used, 0);
+    STORE(&r->hdr.bytes_used, 0);
+    STORE(&r->hdr.jcount, 0);
+    STORE(&r->hdr.jkind, SHARED__J_NONE);
+    struct_close(r);
+}

@@ -1,0 +1,116 @@
+/*
+ * region.c - formatting and validating a region, keys, and key lookup.
+ */
+#include <string.h>
+
+#include "slot.h"
+
+/* Lock-free lookups retried when a key was created or removed meanwhile. */
+#define LOOKUP_RETRIES 16
+
+void (*shared__crash_hook)(int point);
+
+uint64_t shared__mix(uint64_t h, uint64_t word)
+{
+    h ^= word;
+    h *= 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+    return h;
+}
+
+void shared__region_format(shared__region *r)
+{
+    static const shared__header fresh = SHARED__HEADER_INIT;
+    memset(r, 0, sizeof *r);
+    memcpy(&r->hdr, &fresh, offsetof(shared__header, ready));
+    STORE(&r->hdr.next_version, 1);
+}
+
+void shared__region_publish(shared__region *r)
+{
+    atomic_store_explicit(&r->hdr.ready, SHARED__READY, memory_order_release);
+}
+
+int shared__region_check(const shared__region *r)
+{
+    shared__header h;
+    /* One private copy of the immutable block, then validate the copy. */
+    memcpy(&h, &r->hdr, offsetof(shared__header, ready));
+    if (h.magic != SHARED__MAGIC || h.layout_version != SHARED__LAYOUT_VERSION ||
+        h.header_size != sizeof(shared__header) ||
+        h.region_size != sizeof(shared__region) ||
+        h.bitness != SHARED__BITNESS || h.max_keys != SHARED_MAX_KEYS ||
+        h.value_max != SHARED_VALUE_MAX ||
+        h.journal_max != SHARED_JOURNAL_MAX || h.build_id != SHARED_BUILD_ID)
+        return SHARED_EVERSION;
+    return 0;
+}
+
+int shared__key_check(const char *key, uint32_t *len)
+{
+    if (!key)
+        return SHARED_ENULL;
+    uint32_t n = 0;
+    while (n <= SHARED_KEY_MAX && key[n] != '\0')
+        n++;
+    if (n == 0)
+        return SHARED_EKEYEMPTY;
+    if (n > SHARED_KEY_MAX)
+        return SHARED_EKEYTOOLONG;
+    *len = n;
+    return 0;
+}
+
+void shared__count_corrupt(shared__region *r)
+{
+    atomic_fetch_add_explicit(&r->hdr.corrupt_seen, 1, memory_order_relaxed);
+}
+
+/* Scans the hints for `key`. A corrupt slot whose hint matches might be the
+ * key, so it is reported rather than skipped. */
+static int find(shared__region *r, const char *key, uint32_t klen,
+                int locked, shared__copy *out)
+{
+    uint32_t h = shared__key_hint(key, klen);
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        if (LOAD(&r->hint[i]) != h)
+            continue;
+        int rc = shared__read_slot(r, i, locked, out);
+        if (rc == 0) {
+            if (out->key_len == klen && memcmp(out->key, key, klen) == 0)
+                return 0;
+        } else if (rc != SHARED_ENOTFOUND) {
+            return rc;
+        }
+    }
+    return SHARED_ENOTFOUND;
+}
+
+int shared__read(shared__region *r, const char *key, uint32_t klen,
+                 shared__copy *out)
+{
+    for (int t = 0; t < LOOKUP_RETRIES; t++) {
+        uint32_t tx = atomic_load_explicit(&r->hdr.tx_gen,
+                                           memory_order_acquire);
+        uint64_t g = atomic_load_explicit(&r->hdr.struct_gen,
+                                          memory_order_acquire);
+        if (tx & 1u)
+            return SHARED__RETRY;
+        if (g & 1u)
+            continue;
+        int rc = find(r, key, klen, 0, out);
+        if (rc != SHARED_ENOTFOUND)
+            return rc;
+        /* A miss counts only if no key was created or removed meanwhile. */
+        atomic_thread_fence(memory_order_acquire);
+        if (LOAD(&r->hdr.struct_gen) == g && LOAD(&r->hdr.tx_gen) == tx)
+            return SHARED_ENOTFOUND;
+    }
+    return SHARED__RETRY;
+}
+
+int shared__read_locked(shared__region *r, const char *key, uint32_t klen,
+                        shared__copy *out)
+{
+    return find(r, key, klen, 1, out);
+}

@@ -1,0 +1,301 @@
+/*
+ * shared.h - the public API of shared.dll / libshared.so.
+ *
+ * A small key/value store that lives in memory every process loading the same
+ * library build can see: on Windows the DLL's own `.shared` PE section (READ
+ * WRITE SHARED), on Linux a POSIX shared memory object. Every writer is
+ * guarded by one named, crash-safe lock; reads are lock-free when they can be.
+ *
+ * Caveats
+ * -------
+ * - Lifetime (Windows): a shared section exists only while at least one
+ *   process has the DLL loaded. When the last one unloads it, the state is
+ *   gone; the next process starts with an empty section. A DLL loaded from
+ *   another file path is another image with its own, separate section.
+ * - Lifetime (POSIX): the state lives in a shared memory object named
+ *   `/shared-<uid>-<build id>` (plus `-<SHARED_INSTANCE>` when that
+ *   environment variable is set). It persists until it is removed or the
+ *   machine reboots. It is created mode 0600: only the same user shares it.
+ * - Security: a shared section is writable by every process that loads the
+ *   DLL, whichever user runs it. Any such process can read every value and
+ *   can write any byte of the section, bypassing this API. The library treats
+ *   the section as untrusted input (a damaged slot is SHARED_ECORRUPT, never a
+ *   crash), but it cannot keep secrets or stop a hostile process from
+ *   destroying the state. Do not store secrets; do not load the DLL into
+ *   processes of different trust levels.
+ * - Names: on Windows the lock is the named mutex
+ *   `Global\shared-<build id>-lock` with an explicit DACL (SYSTEM and
+ *   Administrators full access, authenticated users wait/release). Creating a
+ *   named mutex in `Global\` needs no privilege. If an object of another type
+ *   already holds the name, calls fail with SHARED_ENAMECLASH.
+ * - Limits are fixed when the library is built (see shared_config.h):
+ *   SHARED_MAX_KEYS keys, values of 0..SHARED_VALUE_MAX bytes, keys of
+ *   1..SHARED_KEY_MAX bytes without NUL, transactions touching at most
+ *   SHARED_JOURNAL_MAX slots. A full table is SHARED_EFULL; nothing is ever
+ *   evicted.
+ * - Every call that waits for the lock gives up after the timeout set with
+ *   shared_set_timeout() (default SHARED_DEFAULT_TIMEOUT_MS) and returns
+ *   SHARED_ETIMEDOUT. No call waits forever.
+ * - Reads (shared_get, shared_foreach) take no lock when they can: they are
+ *   consistent per key and never show a transaction that has not committed.
+ *   Under contention they fall back to the lock, so they can time out too.
+ * - Threads: every function is thread-safe. A transaction (shared_lock) is
+ *   owned by the calling thread. Do not fork() while holding it.
+ *
+ * All functions return 0 (SHARED_OK) or a negative SHARED_E* code unless
+ * documented otherwise. Nothing is changed when a call fails.
+ */
+#ifndef SHARED_H
+#define SHARED_H
+
+#include <stdint.h>
+
+#include "shared_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SHARED_API marks every exported function (and nothing else). */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  ifdef SHARED_BUILDING_DLL
+#    define SHARED_API __declspec(dllexport)
+#  elif defined(SHARED_STATIC)
+#    define SHARED_API
+#  else
+#    define SHARED_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(SHARED_BUILDING_DLL)
+#  define SHARED_API __attribute__((visibility("default")))
+#else
+#  define SHARED_API
+#endif
+
+/* Longest key in bytes (not counting the terminating NUL). */
+#define SHARED_KEY_MAX 63
+
+/* Default lock timeout in milliseconds (see shared_set_timeout). */
+#define SHARED_DEFAULT_TIMEOUT_MS 5000u
+
+/* Value types, as reported in shared_entry.type. */
+#define SHARED_TYPE_BYTES 1u   /* set with shared_set / shared_cas */
+#define SHARED_TYPE_COUNTER 2u /* created by shared_add: an int64_t */
+
+/*
+ * The one error list. XX(name, value, message); 0 is success. Codes are
+ * stable: new ones are only ever appended.
+ */
+#define SHARED_ERRNO_MAP(XX)                                                   \
+    XX(ENULL, -1, "a required pointer argument is NULL")                       \
+    XX(EKEYEMPTY, -2, "key is empty")                                          \
+    XX(EKEYTOOLONG, -3, "key is longer than SHARED_KEY_MAX bytes")             \
+    XX(EVALTOOLONG, -4, "value is longer than SHARED_VALUE_MAX bytes")         \
+    XX(ETOOBIG, -5, "buffer too small for the value (needed length reported)") \
+    XX(ENOTFOUND, -6, "no such key")                                           \
+    XX(ECONFLICT, -7, "version does not match (compare-and-swap lost)")        \
+    XX(ETYPE, -8, "operation does not fit the key's type")                     \
+    XX(EOVERFLOW, -9, "counter would overflow int64")                          \
+    XX(EFULL, -10, "table is full (SHARED_MAX_KEYS keys in use)")              \
+    XX(ETIMEDOUT, -11, "timed out waiting for the lock")                       \
+    XX(ECORRUPT, -12, "shared section holds corrupt data")                     \
+    XX(EVERSION, -13, "shared section header does not match this build")       \
+    XX(ENOTSHARED, -14, "the DLL's .shared section is not marked SHARED")      \
+    XX(ENOTLOCKED, -15, "this thread holds no transaction")                    \
+    XX(EINTX, -16, "not allowed inside a transaction of this thread")          \
+    XX(ETXFULL, -17, "transaction touches more than SHARED_JOURNAL_MAX slots") \
+    XX(ENAMECLASH, -18, "a named OS object of another type holds the name")    \
+    XX(EACCESS, -19, "access to the named OS object is denied")                \
+    XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)") \
+    XX(EINVAL, -21, "invalid argument")                                        \
+    XX(ENOMEM, -22, "out of memory")
+
+typedef enum shared_error {
+    SHARED_OK = 0,
+#define SHARED__XX(name, value, msg) SHARED_##name = (value),
+    SHARED_ERRNO_MAP(SHARED__XX)
+#undef SHARED__XX
+} shared_error;
+
+/*
+ * One key as seen by shared_foreach. Every pointer refers to a private copy
+ * owned by the library and valid only during the callback. `key` is
+ * NUL-terminated. For SHARED_TYPE_COUNTER, `value` holds an int64_t in host
+ * byte order (value_len 8).
+ */
+typedef struct shared_entry {
+    const char *key;
+    uint32_t key_len;
+    uint32_t type;
+    const void *value;
+    uint32_t value_len;
+    uint32_t reserved;
+    uint64_t version;
+} shared_entry;
+
+/*
+ * Statistics. Set `size` to sizeof(shared_statistics) before the call; the library
+ * fills at most that many bytes, so old callers keep working when the struct
+ * grows (fields are only ever appended).
+ */
+typedef struct shared_statistics {
+    uint32_t size;          /* in: sizeof(shared_statistics); out: filled */
+    uint32_t layout_version;
+    uint32_t max_keys;      /* capacity */
+    uint32_t keys_used;
+    uint32_t value_max;     /* SHARED_VALUE_MAX of the library build */
+    uint32_t journal_max;   /* SHARED_JOURNAL_MAX of the library build */
+    uint64_t bytes_used;    /* sum of key and value lengths */
+    uint64_t section_size;  /* bytes of shared state */
+    uint64_t build_id;      /* names the OS objects; equal => compatible */
+    uint64_t lock_acquisitions;
+    uint64_t lock_timeouts;
+    uint64_t owner_died_recoveries; /* locks taken over from a dead holder */
+    uint64_t corrupt_seen;  /* corrupt slots met by any operation */
+    uint64_t next_version;  /* version the next change will get */
+    char backend[16];       /* "win32" or "posix" */
+    char object_name[96];   /* mutex (Windows) or shm object (POSIX) name */
+} shared_statistics;
+
+/*
+ * Visitor for shared_foreach: return 0 to continue, non-zero to stop.
+ */
+typedef int (*shared_foreach_fn)(const shared_entry *entry, void *ctx);
+
+/*
+ * Stores `len` bytes at `value` under `key`, replacing any previous value or
+ * counter. The key gets a new version (see shared_cas).
+ *   key    NUL-terminated, 1..SHARED_KEY_MAX bytes.
+ *   value  may be NULL only when len is 0.
+ *   len    0..SHARED_VALUE_MAX.
+ * Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_EVALTOOLONG, SHARED_EFULL (new key, table full), SHARED_ETIMEDOUT,
+ * SHARED_ETXFULL (inside a transaction), SHARED_ECORRUPT, and the attach
+ * errors (SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
+ * SHARED_EACCESS, SHARED_ESYSTEM).
+ */
+SHARED_API int shared_set(const char *key, const void *value, uint32_t len);
+
+/*
+ * Copies the value of `key` into `buf` (capacity `cap` bytes).
+ *   len      required: receives the value's length, also when the buffer is
+ *            too small (then SHARED_ETOOBIG and nothing is copied).
+ *   version  optional (may be NULL): receives the key's version.
+ *   buf      may be NULL only when cap is 0.
+ * A counter reads as 8 bytes holding an int64_t in host byte order.
+ * Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_ENOTFOUND, SHARED_ETOOBIG, SHARED_ETIMEDOUT, SHARED_ECORRUPT, attach
+ * errors.
+ */
+SHARED_API int shared_get(const char *key, void *buf, uint32_t cap,
+                          uint32_t *len, uint64_t *version);
+
+/*
+ * Removes `key`. Its version is never reused: a re-created key gets a larger
+ * one. Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_ENOTFOUND, SHARED_ETIMEDOUT, SHARED_ETXFULL, SHARED_ECORRUPT, attach
+ * errors.
+ */
+SHARED_API int shared_del(const char *key);
+
+/*
+ * Compare-and-swap: stores `value` under `key` only if the key's current
+ * version is `expected_version`; expected_version 0 means "the key must not
+ * exist". Every change of any key draws its version from one 64-bit counter
+ * of the section, so a version never repeats, even across shared_del and
+ * re-creation, or shared_reset.
+ *   new_version  optional: on success the new version; on SHARED_ECONFLICT
+ *                the current version (0 if the key does not exist).
+ * Errors: as shared_set, plus SHARED_ECONFLICT.
+ */
+SHARED_API int shared_cas(const char *key, uint64_t expected_version,
+                          const void *value, uint32_t len,
+                          uint64_t *new_version);
+
+/*
+ * Adds `delta` to the 64-bit signed counter `key`, creating it with value
+ * `delta` if the key does not exist.
+ *   result  optional: receives the value after the addition.
+ * Errors: SHARED_ETYPE (the key holds bytes, not a counter; nothing changes),
+ * SHARED_EOVERFLOW (the sum does not fit int64_t; nothing changes),
+ * SHARED_EFULL, and the errors of shared_set.
+ */
+SHARED_API int shared_add(const char *key, int64_t delta, int64_t *result);
+
+/*
+ * Calls `fn` once for every key, in slot order, with a private copy of a
+ * snapshot of all keys taken at one instant under the lock. The lock is not
+ * held during the callbacks: they may call any shared_* function (changes
+ * they make are not in the snapshot). The snapshot buffer (about
+ * SHARED_MAX_KEYS * SHARED_VALUE_MAX bytes) is allocated per call.
+ * Returns the number of keys visited (>= 0; fewer than the number of keys if
+ * the callback stopped early), or a negative error: SHARED_ENULL,
+ * SHARED_ENOMEM, SHARED_ETIMEDOUT, SHARED_ECORRUPT (returned after every
+ * readable key was visited), attach errors.
+ */
+SHARED_API int shared_foreach(shared_foreach_fn fn, void *ctx);
+
+/*
+ * Starts a transaction in the calling thread: takes the lock, waiting at most
+ * `timeout_ms` milliseconds. Until shared_unlock or shared_rollback, every
+ * call in this thread works under the lock without taking it again, and
+ * other processes' reads wait. If the process dies inside the transaction,
+ * none of its changes survive: the next lock holder rolls them back.
+ * Errors: SHARED_EINTX (this thread already holds it), SHARED_ETIMEDOUT,
+ * attach errors.
+ */
+SHARED_API int shared_lock(uint32_t timeout_ms);
+
+/*
+ * Commits the calling thread's transaction and releases the lock.
+ * Errors: SHARED_ENOTLOCKED.
+ */
+SHARED_API int shared_unlock(void);
+
+/*
+ * Undoes every change of the calling thread's transaction and releases the
+ * lock. Errors: SHARED_ENOTLOCKED.
+ */
+SHARED_API int shared_rollback(void);
+
+/*
+ * Fills `stats` (see shared_statistics). Errors: SHARED_ENULL, SHARED_EINVAL
+ * (stats->size smaller than the first two fields), attach errors.
+ */
+SHARED_API int shared_stats(shared_statistics *stats);
+
+/*
+ * Wipes every key (an administrative operation, under the lock). Statistics
+ * and the version counter are kept, so versions still never repeat.
+ * Errors: SHARED_EINTX, SHARED_ETIMEDOUT, attach errors.
+ */
+SHARED_API int shared_reset(void);
+
+/*
+ * Sets the lock timeout in milliseconds used by every call of this process
+ * that takes the lock (not shared_lock, which takes its own). 0 means "do not
+ * wait". Returns the previous value.
+ */
+SHARED_API uint32_t shared_set_timeout(uint32_t timeout_ms);
+
+/*
+ * Returns a static English message for an error code; never NULL.
+ */
+SHARED_API const char *shared_strerror(int err);
+
+/*
+ * Returns the code's name, e.g. "SHARED_ETIMEDOUT"; never NULL.
+ */
+SHARED_API const char *shared_errname(int err);
+
+/*
+ * Returns the OS error code (GetLastError() or errno) behind the calling
+ * thread's most recent SHARED_ESYSTEM, SHARED_EACCESS or SHARED_ENAMECLASH;
+ * 0 if none.
+ */
+SHARED_API uint32_t shared_last_os_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHARED_H */

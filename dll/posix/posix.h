@@ -1,0 +1,15 @@
+/*
+ * posix.h - what the POSIX backend's two files share.
+ */
+#ifndef SHARED_POSIX_H
+#define SHARED_POSIX_H
+
+#include "../backend.h"
+
+/* The attached region, or NULL before attach. */
+shared__region *shared__posix_region(void);
+
+/* Initialises the robust, process-shared mutex in r->hdr.backend. */
+int shared__posix_mutex_init(shared__region *r);
+
+#endif /* SHARED_POSIX_H */

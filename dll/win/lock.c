@@ -1,0 +1,86 @@
+/*
+ * lock.c (Windows) - the region's lock: a named mutex,
+ * Global\shared-<build id>-lock, created on first use with an explicit
+ * DACL. A holder that dies abandons the mutex; the next waiter gets
+ * WAIT_ABANDONED, which becomes SHARED__OWNER_DIED and the recovery path.
+ */
+#include <windows.h>
+#include <sddl.h>
+#include <stdio.h>
+
+#include "win.h"
+
+/* SYSTEM and Administrators: all access. Authenticated users: wait on and
+ * release the mutex (SYNCHRONIZE | MUTEX_MODIFY_STATE), nothing else. */
+static const wchar_t k_sddl[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)"
+                                L"(A;;0x00100001;;;AU)";
+
+static HANDLE g_mutex;
+static char g_name[96];
+
+const char *shared__backend_object_name(void)
+{
+    return g_mutex ? g_name : "";
+}
+
+static int win_error(DWORD err)
+{
+    shared__set_os_error((uint32_t)err);
+    if (err == ERROR_INVALID_HANDLE)
+        return SHARED_ENAMECLASH; /* the name belongs to another type */
+    if (err == ERROR_ACCESS_DENIED)
+        return SHARED_EACCESS;
+    return SHARED_ESYSTEM;
+}
+
+int shared__win_lock_open(void)
+{
+    wchar_t wname[96];
+    PSECURITY_DESCRIPTOR sd = NULL;
+    snprintf(g_name, sizeof g_name, "Global\\shared-%016llx-lock",
+             (unsigned long long)SHARED_BUILD_ID);
+    MultiByteToWideChar(CP_UTF8, 0, g_name, -1, wname, 96);
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            k_sddl, SDDL_REVISION_1, &sd, NULL))
+        return win_error(GetLastError());
+    SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+    HANDLE h = CreateMutexW(&sa, FALSE, wname);
+    DWORD err = GetLastError();
+    LocalFree(sd);
+    if (!h && err == ERROR_ACCESS_DENIED) {
+        /* Created by another user: open it with the rights we are given. */
+        h = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, wname);
+        err = GetLastError();
+    }
+    if (!h)
+        return win_error(err);
+    g_mutex = h;
+    return 0;
+}
+
+int shared__backend_lock(uint32_t timeout_ms)
+{
+    /* INFINITE is 0xFFFFFFFF: clamp so that no wait is unbounded. */
+    DWORD ms = timeout_ms == INFINITE ? INFINITE - 1u : timeout_ms;
+    switch (WaitForSingleObject(g_mutex, ms)) {
+    case WAIT_OBJECT_0:
+        return 0;
+    case WAIT_ABANDONED:
+        return SHARED__OWNER_DIED;
+    case WAIT_TIMEOUT:
+        return SHARED_ETIMEDOUT;
+    default:
+        shared__set_os_error((uint32_t)GetLastError());
+        return SHARED_ESYSTEM;
+    }
+}
+
+void shared__backend_consistent(void)
+{
+    /* Nothing to do: an abandoned mutex is owned normally once acquired. */
+}
+
+void shared__backend_unlock(void)
+{
+    ReleaseMutex(g_mutex);
+}

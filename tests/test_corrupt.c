@@ -1,0 +1,147 @@
+/*
+ * test_corrupt.c - garbage written straight into the live shared region (as
+ * a buggy or hostile process could) is SHARED_ECORRUPT, never a crash; a
+ * header that does not match this build is SHARED_EVERSION for a process
+ * that attaches to it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "slot.h"
+#include "testutil.h"
+
+static shared__region *live(void)
+{
+    shared__region *r = live_region();
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->hdr.magic, SHARED__MAGIC);
+    return r;
+}
+
+static uint32_t live_slot_of(shared__region *r, const char *key)
+{
+    shared__copy c;
+    ck_assert_code(shared__read(r, key, (uint32_t)strlen(key), &c), SHARED_OK);
+    return c.slot;
+}
+
+START_TEST(garbage_in_a_slot_is_ecorrupt)
+{
+    char buf[16];
+    uint32_t len;
+    shared_statistics st0 = {.size = sizeof st0}, st1 = {.size = sizeof st1};
+    ck_assert_code(shared_set("cr.bad", "value", 5), SHARED_OK);
+    ck_assert_code(shared_set("cr.good", "fine", 4), SHARED_OK);
+    ck_assert_code(shared_stats(&st0), SHARED_OK);
+    shared__region *r = live();
+    uint32_t i = live_slot_of(r, "cr.bad");
+    memset((void *)&r->slot[i].img, 0xa5, sizeof r->slot[i].img);
+
+    ck_assert_code(shared_get("cr.bad", buf, sizeof buf, &len, NULL),
+                   SHARED_ECORRUPT);
+    ck_assert_code(shared_set("cr.bad", "x", 1), SHARED_ECORRUPT);
+    ck_assert_code(shared_add("cr.bad", 1, NULL), SHARED_ECORRUPT);
+    ck_assert_code(shared_del("cr.bad"), SHARED_ECORRUPT);
+    ck_assert_code(shared_get("cr.good", buf, sizeof buf, &len, NULL),
+                   SHARED_OK);
+    ck_assert_mem_eq(buf, "fine", 4);
+    ck_assert_code(shared_stats(&st1), SHARED_OK);
+    ck_assert_uint_ge(st1.corrupt_seen, st0.corrupt_seen + 4);
+}
+END_TEST
+
+static int count_visit(const shared_entry *e, void *ctx)
+{
+    (void)e;
+    ++*(int *)ctx;
+    return 0;
+}
+
+START_TEST(foreach_reports_corruption_after_visiting_the_rest)
+{
+    int seen = 0;
+    ck_assert_code(shared_set("cr.a", "1", 1), SHARED_OK);
+    ck_assert_code(shared_set("cr.b", "2", 1), SHARED_OK);
+    ck_assert_code(shared_set("cr.c", "3", 1), SHARED_OK);
+    shared__region *r = live();
+    uint32_t i = live_slot_of(r, "cr.b");
+    atomic_fetch_xor(&r->slot[i].img.value[0], 0xffu); /* one flipped byte */
+    ck_assert_code(shared_foreach(count_visit, &seen), SHARED_ECORRUPT);
+    ck_assert_int_eq(seen, 2);
+}
+END_TEST
+
+START_TEST(reset_repairs_a_corrupt_section)
+{
+    char buf[8];
+    uint32_t len;
+    ck_assert_code(shared_set("cr.bad", "value", 5), SHARED_OK);
+    shared__region *r = live();
+    uint32_t i = live_slot_of(r, "cr.bad");
+    atomic_store(&r->slot[i].img.meta, 0x0102030405060708ull);
+    ck_assert_code(shared_get("cr.bad", buf, sizeof buf, &len, NULL),
+                   SHARED_ECORRUPT);
+    ck_assert_code(shared_reset(), SHARED_OK);
+    ck_assert_code(shared_set("cr.bad", "again", 5), SHARED_OK);
+    ck_assert_code(shared_get("cr.bad", buf, sizeof buf, &len, NULL),
+                   SHARED_OK);
+    ck_assert_mem_eq(buf, "again", 5);
+}
+END_TEST
+
+START_TEST(random_garbage_in_the_slots_never_crashes)
+{
+    static unsigned char buf[SHARED_VALUE_MAX];
+    uint32_t len, seed = 12345u;
+    char key[16];
+    for (int k = 0; k < 16; k++) {
+        snprintf(key, sizeof key, "cr.%d", k);
+        ck_assert_code(shared_set(key, key, (uint32_t)strlen(key)), SHARED_OK);
+    }
+    shared__region *r = live();
+    unsigned char *slots = (unsigned char *)r->slot;
+    for (int h = 0; h < 2000; h++) {
+        seed = seed * 1103515245u + 12345u;
+        slots[(seed >> 8) % (16 * sizeof r->slot[0])] = (unsigned char)seed;
+    }
+    for (int k = 0; k < 20; k++) {
+        snprintf(key, sizeof key, "cr.%d", k);
+        int rc = shared_get(key, buf, sizeof buf, &len, NULL);
+        ck_assert_msg(rc == SHARED_OK || rc == SHARED_ENOTFOUND ||
+                          rc == SHARED_ECORRUPT,
+                      "%s: %s", key, shared_errname(rc));
+        rc = shared_set(key, "new", 3);
+        ck_assert_msg(rc == SHARED_OK || rc == SHARED_ECORRUPT, "%s: %s", key,
+                      shared_errname(rc));
+    }
+    int n = 0;
+    int rc = shared_foreach(count_visit, &n);
+    ck_assert(rc == SHARED_ECORRUPT || rc >= 0);
+}
+END_TEST
+
+START_TEST(mismatched_header_is_eversion_for_a_new_process)
+{
+    shared__region *r = live();
+    uint32_t saved = r->hdr.layout_version;
+    r->hdr.layout_version = saved + 100u;
+    int h = proc_start("expect", "cr.any=x");
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 30000);
+    r->hdr.layout_version = saved;
+    ck_assert_int_eq(code, 100 - SHARED_EVERSION);
+}
+END_TEST
+
+Suite *corrupt_suite(void)
+{
+    Suite *s = suite_create("corrupt");
+    TCase *tc = tcase_with_fixture("corrupt");
+    tcase_add_test(tc, garbage_in_a_slot_is_ecorrupt);
+    tcase_add_test(tc, foreach_reports_corruption_after_visiting_the_rest);
+    tcase_add_test(tc, reset_repairs_a_corrupt_section);
+    tcase_add_test(tc, random_garbage_in_the_slots_never_crashes);
+    tcase_add_test(tc, mismatched_header_is_eversion_for_a_new_process);
+    suite_add_tcase(s, tc);
+    return s;
+}

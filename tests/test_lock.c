@@ -1,0 +1,89 @@
+/*
+ * test_lock.c - the lock: bounded waits, timeouts counted, and a lock whose
+ * holder process dies is taken over.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+/* Starts a child that takes the lock and keeps it until killed. */
+static int start_holder(char *marker, size_t cap)
+{
+    unique_name(marker, cap, "hold");
+    remove(marker);
+    int h = proc_start("hold", marker);
+    ck_assert_int_ge(h, 0);
+    ck_assert_msg(file_wait(marker, 30000), "child never took the lock");
+    return h;
+}
+
+START_TEST(writes_time_out_while_another_process_holds_the_lock)
+{
+    char marker[64];
+    shared_statistics st0 = {.size = sizeof st0}, st1 = {.size = sizeof st1};
+    ck_assert_code(shared_stats(&st0), SHARED_OK);
+    int h = start_holder(marker, sizeof marker);
+    shared_set_timeout(200);
+    ck_assert_code(shared_set("lk.a", "x", 1), SHARED_ETIMEDOUT);
+    ck_assert_code(shared_add("lk.n", 1, NULL), SHARED_ETIMEDOUT);
+    ck_assert_code(shared_del("lk.a"), SHARED_ETIMEDOUT);
+    ck_assert_code(shared_reset(), SHARED_ETIMEDOUT);
+    ck_assert_code(shared_lock(100), SHARED_ETIMEDOUT);
+    ck_assert_code(shared_stats(&st1), SHARED_OK);
+    ck_assert_uint_ge(st1.lock_timeouts, st0.lock_timeouts + 5);
+    proc_kill(h);
+    remove(marker);
+}
+END_TEST
+
+START_TEST(zero_timeout_does_not_wait)
+{
+    char marker[64];
+    int h = start_holder(marker, sizeof marker);
+    shared_set_timeout(0);
+    ck_assert_code(shared_set("lk.a", "x", 1), SHARED_ETIMEDOUT);
+    ck_assert_code(shared_lock(0), SHARED_ETIMEDOUT);
+    proc_kill(h);
+    remove(marker);
+}
+END_TEST
+
+START_TEST(lock_of_a_dead_holder_is_recovered)
+{
+    char marker[64], buf[8];
+    uint32_t len;
+    shared_statistics st0 = {.size = sizeof st0}, st1 = {.size = sizeof st1};
+    ck_assert_code(shared_set("lk.a", "old", 3), SHARED_OK);
+    ck_assert_code(shared_stats(&st0), SHARED_OK);
+    int h = start_holder(marker, sizeof marker);
+    proc_kill(h);
+    remove(marker);
+    ck_assert_code(shared_set("lk.b", "new", 3), SHARED_OK);
+    ck_assert_code(shared_get("lk.a", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "old", 3);
+    ck_assert_code(shared_stats(&st1), SHARED_OK);
+    ck_assert_uint_eq(st1.owner_died_recoveries, st0.owner_died_recoveries + 1);
+}
+END_TEST
+
+START_TEST(lock_is_free_again_after_unlock)
+{
+    ck_assert_code(shared_lock(1000), SHARED_OK);
+    ck_assert_code(shared_unlock(), SHARED_OK);
+    shared_set_timeout(0);
+    ck_assert_code(shared_set("lk.free", "x", 1), SHARED_OK);
+}
+END_TEST
+
+Suite *lock_suite(void)
+{
+    Suite *s = suite_create("lock");
+    TCase *tc = tcase_with_fixture("lock");
+    tcase_add_test(tc, writes_time_out_while_another_process_holds_the_lock);
+    tcase_add_test(tc, zero_timeout_does_not_wait);
+    tcase_add_test(tc, lock_of_a_dead_holder_is_recovered);
+    tcase_add_test(tc, lock_is_free_again_after_unlock);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,85 @@
+/*
+ * testutil.h - what the Check suites share: suite constructors, fixtures,
+ * and the process helpers behind the multi-process tests (a child is this
+ * test binary relaunched with `--role NAME ARG`, as in libuv's tests).
+ */
+#ifndef SHARED_TESTUTIL_H
+#define SHARED_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "shared.h"
+
+/* Asserts that an expression returns the expected shared_* code, naming
+ * both codes on failure. */
+#define ck_assert_code(expr, want)                                             \
+    do {                                                                       \
+        int got_ = (expr);                                                     \
+        ck_assert_msg(got_ == (want), "%s returned %s, expected %s", #expr,    \
+                      shared_errname(got_), shared_errname(want));             \
+    } while (0)
+
+/* Suites, one per tests/test_<area>.c. */
+Suite *api_suite(void);
+Suite *versions_suite(void);
+Suite *counters_suite(void);
+Suite *badinput_suite(void);
+Suite *capacity_suite(void);
+Suite *lock_suite(void);
+Suite *tx_suite(void);
+Suite *core_suite(void);
+Suite *corrupt_suite(void);
+Suite *process_suite(void);
+Suite *exports_suite(void);
+Suite *selfcheck_suite(void); /* Windows only */
+
+/* Fixture: a wiped section, default timeout, no transaction left open, no
+ * child left running. */
+void fixture_setup(void);
+void fixture_teardown(void);
+
+/* A TCase with the fixture and a timeout suited to multi-process tests. */
+TCase *tcase_with_fixture(const char *name);
+
+/* Runs a child role; returns its exit code (0 = success). */
+int role_main(const char *role, const char *arg);
+
+/* Child processes. proc_start returns a handle >= 0, or -1. */
+int proc_start(const char *role, const char *arg);
+/* Waits at most timeout_ms for the child: its exit code, or -1 if it is
+ * still running. */
+int proc_wait(int h, uint32_t timeout_ms);
+/* Kills the child (TerminateProcess / SIGKILL) and reaps it. */
+void proc_kill(int h);
+/* Kills every child still running. */
+void proc_kill_all(void);
+void proc_sleep_ms(uint32_t ms);
+uint32_t proc_id(void);
+
+/* Waits at most timeout_ms for a file to exist: 1 if it does. */
+int file_wait(const char *path, uint32_t timeout_ms);
+/* A name unique to this process and call, e.g. "marker-1234-7". */
+void unique_name(char *buf, size_t cap, const char *prefix);
+
+/* The library's live shared region, mapped into this process, for tests
+ * that damage it on purpose. */
+shared__region *live_region(void);
+
+/* Path of the built library file. */
+const char *library_path(void);
+
+/* Names the built library exports (ELF: defined global functions whose
+ * name starts with "shared"; PE: the export directory). Returns the count,
+ * or -1 if the table could not be read. */
+#define EXPORT_NAME_MAX 64
+int library_exports(char (*names)[EXPORT_NAME_MAX], int max);
+
+/* Process-wide set-up and clean-up of the platform (POSIX: a private
+ * SHARED_INSTANCE, and removal of its segment at the end). */
+void platform_init(void);
+void platform_cleanup(void);
+
+#endif /* SHARED_TESTUTIL_H */

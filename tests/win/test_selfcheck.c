@@ -1,0 +1,67 @@
+/*
+ * test_selfcheck.c (Windows) - the DLL checks its own section table: the
+ * real build's .shared section carries IMAGE_SCN_MEM_SHARED, and a DLL
+ * built without it (shared_misbuilt.dll) refuses every call with
+ * SHARED_ENOTSHARED instead of silently giving each process a private copy.
+ */
+#include <windows.h>
+#include <string.h>
+
+#include "testutil.h"
+
+typedef int (*set_fn)(const char *, const void *, uint32_t);
+typedef int (*stats_fn)(shared_statistics *);
+typedef int (*lock_fn)(uint32_t);
+
+static DWORD section_flags(HMODULE m)
+{
+    const unsigned char *base = (const unsigned char *)m;
+    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
+    const IMAGE_NT_HEADERS *nt =
+        (const IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+    const IMAGE_SECTION_HEADER *sec = IMAGE_FIRST_SECTION(nt);
+    for (WORD i = 0; i < nt->FileHeader.NumberOfSections; i++) {
+        if (memcmp(sec[i].Name, ".shared", 8) == 0)
+            return sec[i].Characteristics;
+    }
+    return 0;
+}
+
+START_TEST(real_dll_section_is_shared)
+{
+    HMODULE m = GetModuleHandleW(L"shared.dll");
+    ck_assert_ptr_nonnull(m);
+    DWORD f = section_flags(m);
+    ck_assert_msg(f & IMAGE_SCN_MEM_SHARED, "flags 0x%lx", (unsigned long)f);
+    ck_assert(f & IMAGE_SCN_MEM_WRITE);
+}
+END_TEST
+
+START_TEST(misbuilt_dll_refuses_to_work)
+{
+    HMODULE m = LoadLibraryW(L"shared_misbuilt.dll");
+    ck_assert_msg(m != NULL, "LoadLibrary failed: %lu",
+                  (unsigned long)GetLastError());
+    ck_assert_uint_eq(section_flags(m) & IMAGE_SCN_MEM_SHARED, 0);
+    set_fn set = (set_fn)(void (*)(void))GetProcAddress(m, "shared_set");
+    stats_fn stats = (stats_fn)(void (*)(void))GetProcAddress(m,
+                                                             "shared_stats");
+    lock_fn lock = (lock_fn)(void (*)(void))GetProcAddress(m, "shared_lock");
+    ck_assert(set && stats && lock);
+    shared_statistics st = {.size = sizeof st};
+    ck_assert_code(set("sc.k", "v", 1), SHARED_ENOTSHARED);
+    ck_assert_code(stats(&st), SHARED_ENOTSHARED);
+    ck_assert_code(lock(100), SHARED_ENOTSHARED);
+    FreeLibrary(m);
+}
+END_TEST
+
+Suite *selfcheck_suite(void)
+{
+    Suite *s = suite_create("selfcheck");
+    TCase *tc = tcase_with_fixture("selfcheck");
+    tcase_add_test(tc, real_dll_section_is_shared);
+    tcase_add_test(tc, misbuilt_dll_refuses_to_work);
+    suite_add_tcase(s, tc);
+    return s;
+}
