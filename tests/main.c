@@ -17,6 +17,8 @@ static const suite_fn k_suites[] = {
     corrupt_suite, process_suite,  exports_suite,
 #ifdef SHARED_TEST_WIN
     selfcheck_suite,
+#else
+    attach_suite,
 #endif
 };
 

@@ -49,6 +49,16 @@ static int role_expect(const char *arg)
     return len == strlen(eq + 1) && memcmp(buf, eq + 1, len) == 0 ? 0 : 1;
 }
 
+/* attach INSTANCE: attach under another SHARED_INSTANCE (POSIX). */
+static int role_attach(const char *instance)
+{
+    shared_statistics st = {.size = sizeof st};
+    platform_setenv("SHARED_INSTANCE", instance);
+    shared_set_timeout(300);
+    int rc = shared_stats(&st);
+    return rc ? FAIL(rc) : 0;
+}
+
 /* hold MARKER: take the lock, say so, and wait to be killed. */
 static int role_hold(const char *marker)
 {
@@ -135,11 +145,14 @@ int churn_check(const unsigned char *buf, uint32_t len, uint64_t *i)
 
 int role_main(const char *role, const char *arg)
 {
-    shared_set_timeout(10000);
+    if (strcmp(role, "attach") != 0)
+        shared_set_timeout(10000);
     if (strcmp(role, "set") == 0)
         return role_set(arg);
     if (strcmp(role, "expect") == 0)
         return role_expect(arg);
+    if (strcmp(role, "attach") == 0)
+        return role_attach(arg);
     if (strcmp(role, "hold") == 0)
         return role_hold(arg);
     if (strcmp(role, "tx-die") == 0)

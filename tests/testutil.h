@@ -35,6 +35,7 @@ Suite *corrupt_suite(void);
 Suite *process_suite(void);
 Suite *exports_suite(void);
 Suite *selfcheck_suite(void); /* Windows only */
+Suite *attach_suite(void);    /* POSIX only */
 
 /* Fixture: a wiped section, default timeout, no transaction left open, no
  * child left running. */
@@ -80,6 +81,7 @@ int library_exports(char (*names)[EXPORT_NAME_MAX], int max);
 /* Process-wide set-up and clean-up of the platform (POSIX: a private
  * SHARED_INSTANCE, and removal of its segment at the end). */
 void platform_init(void);
+void platform_setenv(const char *name, const char *value);
 void platform_cleanup(void);
 
 #endif /* SHARED_TESTUTIL_H */

@@ -141,6 +141,11 @@ void platform_init(void)
     }
 }
 
+void platform_setenv(const char *name, const char *value)
+{
+    setenv(name, value, 1);
+}
+
 void platform_cleanup(void)
 {
     shared_statistics st = {.size = sizeof st};

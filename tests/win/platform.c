@@ -117,6 +117,11 @@ void platform_init(void)
 {
 }
 
+void platform_setenv(const char *name, const char *value)
+{
+    SetEnvironmentVariableA(name, value);
+}
+
 void platform_cleanup(void)
 {
     proc_kill_all();

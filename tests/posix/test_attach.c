@@ -1,0 +1,148 @@
+/*
+ * test_attach.c (POSIX) - attaching to the shared memory object: a fresh
+ * object is private to the user, and every way an existing object can be
+ * wrong has its own error. Each case prepares an object under its own
+ * SHARED_INSTANCE and lets a child process attach to it.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "testutil.h"
+
+static char g_inst[64], g_obj[128];
+
+static void attach_setup(void)
+{
+    unique_name(g_inst, sizeof g_inst, "att");
+    snprintf(g_obj, sizeof g_obj, "/shared-%u-%016llx-%s",
+             (unsigned)geteuid(), (unsigned long long)SHARED_BUILD_ID, g_inst);
+    shm_unlink(g_obj);
+}
+
+static void attach_teardown(void)
+{
+    proc_kill_all();
+    shm_unlink(g_obj);
+}
+
+/* Runs a child attaching under g_inst; returns its exit code. */
+static int child_attach(void)
+{
+    int h = proc_start("attach", g_inst);
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 30000);
+    ck_assert_int_ge(code, 0);
+    return code;
+}
+
+/* Creates the object with the given mode and size; maps it if asked. */
+static shared__region *prepare(mode_t mode, off_t size)
+{
+    int fd = shm_open(g_obj, O_RDWR | O_CREAT | O_EXCL, mode);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fchmod(fd, mode), 0);
+    ck_assert_int_eq(ftruncate(fd, size), 0);
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                   0);
+    close(fd);
+    ck_assert(p != MAP_FAILED);
+    return p;
+}
+
+START_TEST(fresh_object_is_created_private)
+{
+    struct stat st;
+    char path[160];
+    ck_assert_int_eq(child_attach(), 0);
+    snprintf(path, sizeof path, "/dev/shm%s", g_obj);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0600);
+    ck_assert_uint_eq(st.st_size, sizeof(shared__region));
+    ck_assert_int_eq(child_attach(), 0); /* and a second opener joins it */
+}
+END_TEST
+
+START_TEST(bad_instance_name_is_einval)
+{
+    snprintf(g_inst, sizeof g_inst, "bad/name");
+    ck_assert_int_eq(child_attach(), 100 - SHARED_EINVAL);
+    snprintf(g_inst, sizeof g_inst, "%0*d", 40, 7); /* too long */
+    ck_assert_int_eq(child_attach(), 100 - SHARED_EINVAL);
+}
+END_TEST
+
+START_TEST(object_readable_by_others_is_eaccess)
+{
+    shared__region *r = prepare(0644, sizeof(shared__region));
+    shared__region_format(r);
+    shared__region_publish(r);
+    ck_assert_int_eq(child_attach(), 100 - SHARED_EACCESS);
+    munmap(r, sizeof *r);
+}
+END_TEST
+
+START_TEST(object_of_another_size_is_eversion)
+{
+    shared__region *r = prepare(0600, 4096);
+    ck_assert_int_eq(child_attach(), 100 - SHARED_EVERSION);
+    munmap(r, 4096);
+}
+END_TEST
+
+START_TEST(object_with_another_header_is_eversion)
+{
+    shared__region *r = prepare(0600, sizeof(shared__region));
+    shared__region_format(r);
+    r->hdr.build_id ^= 0xff;
+    shared__region_publish(r);
+    ck_assert_int_eq(child_attach(), 100 - SHARED_EVERSION);
+    munmap(r, sizeof *r);
+}
+END_TEST
+
+START_TEST(object_never_made_ready_times_out)
+{
+    shared__region *r = prepare(0600, sizeof(shared__region));
+    atomic_store(&r->hdr.creator_pid, (uint32_t)getpid()); /* alive */
+    ck_assert_int_eq(child_attach(), 100 - SHARED_ETIMEDOUT);
+    munmap(r, sizeof *r);
+}
+END_TEST
+
+START_TEST(object_of_a_dead_creator_is_made_anew)
+{
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    ck_assert_int_gt(dead, 0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    shared__region *r = prepare(0600, sizeof(shared__region));
+    atomic_store(&r->hdr.creator_pid, (uint32_t)dead);
+    munmap(r, sizeof *r);
+    ck_assert_int_eq(child_attach(), 0);
+}
+END_TEST
+
+Suite *attach_suite(void)
+{
+    Suite *s = suite_create("attach");
+    TCase *tc = tcase_create("attach");
+    tcase_add_checked_fixture(tc, attach_setup, attach_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, fresh_object_is_created_private);
+    tcase_add_test(tc, bad_instance_name_is_einval);
+    tcase_add_test(tc, object_readable_by_others_is_eaccess);
+    tcase_add_test(tc, object_of_another_size_is_eversion);
+    tcase_add_test(tc, object_with_another_header_is_eversion);
+    tcase_add_test(tc, object_never_made_ready_times_out);
+    tcase_add_test(tc, object_of_a_dead_creator_is_made_anew);
+    suite_add_tcase(s, tc);
+    return s;
+}
