@@ -9,8 +9,8 @@ const char *shared_strerror(int err)
     case SHARED_OK:
         return "success";
 #define SHARED__XX(name, value, msg)                                           \
-    case SHARED_##name:                                                        \
-        return msg;
+  case SHARED_##name:                                                          \
+    return msg;
         SHARED_ERRNO_MAP(SHARED__XX)
 #undef SHARED__XX
     default:
@@ -24,8 +24,8 @@ const char *shared_errname(int err)
     case SHARED_OK:
         return "SHARED_OK";
 #define SHARED__XX(name, value, msg)                                           \
-    case SHARED_##name:                                                        \
-        return "SHARED_" #name;
+  case SHARED_##name:                                                          \
+    return "SHARED_" #name;
         SHARED_ERRNO_MAP(SHARED__XX)
 #undef SHARED__XX
     default:

@@ -12,9 +12,9 @@
 typedef Suite *(*suite_fn)(void);
 
 static const suite_fn k_suites[] = {
-    api_suite,     versions_suite, counters_suite, badinput_suite,
-    capacity_suite, lock_suite,    tx_suite,       core_suite,
-    corrupt_suite, process_suite,  exports_suite,
+    api_suite,       versions_suite, counters_suite, badinput_suite,
+    capacity_suite,  lock_suite,     tx_suite,       core_suite,
+    corrupt_suite,   process_suite,  exports_suite,
 #ifdef SHARED_TEST_WIN
     selfcheck_suite,
 #else

@@ -110,8 +110,7 @@ static int visit(const shared_entry *e, void *ctx)
     if (strcmp(e->key, "walk.c") == 0) {
         int64_t v = 0;
         memcpy(&v, e->value, sizeof v);
-        w->saw_c = e->type == SHARED_TYPE_COUNTER && v == 3 &&
-                   e->key_len == 6;
+        w->saw_c = e->type == SHARED_TYPE_COUNTER && v == 3 && e->key_len == 6;
     }
     return w->stop_after && w->count >= w->stop_after;
 }

@@ -50,8 +50,7 @@ START_TEST(full_table_still_updates_and_deletes)
     uint32_t len;
     fill();
     ck_assert_code(shared_set("cap.0", "new", 3), SHARED_OK);
-    ck_assert_code(shared_get("cap.0", buf, sizeof buf, &len, NULL),
-                   SHARED_OK);
+    ck_assert_code(shared_get("cap.0", buf, sizeof buf, &len, NULL), SHARED_OK);
     ck_assert_mem_eq(buf, "new", 3);
     ck_assert_code(shared_del("cap.1"), SHARED_OK);
     ck_assert_code(shared_set("cap.late", "x", 1), SHARED_OK);

@@ -44,8 +44,8 @@ static uint32_t klen(const char *k)
 static int put(const char *k, const char *v)
 {
     shared__journal_begin(R, SHARED__J_SINGLE);
-    int rc = shared__op_put(R, k, klen(k), v, klen(v), SHARED__ANY_VERSION,
-                            NULL);
+    int rc =
+        shared__op_put(R, k, klen(k), v, klen(v), SHARED__ANY_VERSION, NULL);
     shared__journal_commit(R);
     return rc;
 }
@@ -80,12 +80,12 @@ START_TEST(any_header_mismatch_is_eversion)
 {
     shared__header saved = R->hdr;
 #define MISMATCH(field, value)                                                 \
-    do {                                                                       \
-        R->hdr.field = (value);                                                \
-        ck_assert_msg(shared__region_check(R) == SHARED_EVERSION, #field);     \
-        R->hdr.field = saved.field;                                            \
-        ck_assert_code(shared__region_check(R), SHARED_OK);                    \
-    } while (0)
+  do {                                                                         \
+    R->hdr.field = (value);                                                    \
+    ck_assert_msg(shared__region_check(R) == SHARED_EVERSION, #field);         \
+    R->hdr.field = saved.field;                                                \
+    ck_assert_code(shared__region_check(R), SHARED_OK);                        \
+  } while (0)
     MISMATCH(magic, saved.magic ^ 1u);
     MISMATCH(layout_version, saved.layout_version + 1u);
     MISMATCH(header_size, saved.header_size + 8u);
@@ -149,10 +149,22 @@ static void initial(void)
     ck_assert_code(add("k.n", 10), SHARED_OK);
 }
 
-static void sc_insert(void) { put("k.new", "inserted"); }
-static void sc_update(void) { put("k.old", "the new, longer value"); }
-static void sc_delete(void) { del("k.del"); }
-static void sc_add(void) { add("k.n", 5); }
+static void sc_insert(void)
+{
+    put("k.new", "inserted");
+}
+static void sc_update(void)
+{
+    put("k.old", "the new, longer value");
+}
+static void sc_delete(void)
+{
+    del("k.del");
+}
+static void sc_add(void)
+{
+    add("k.n", 5);
+}
 static void sc_tx(void)
 {
     shared__journal_begin(R, SHARED__J_TX);
@@ -172,8 +184,8 @@ static void assert_settled(void)
         ck_assert_uint_eq(atomic_load(&R->slot[i].seq) & 1u, 0);
         shared__copy c;
         int rc = shared__read_slot(R, i, 0, &c);
-        ck_assert_msg(rc == SHARED_OK || rc == SHARED_ENOTFOUND,
-                      "slot %u: %s", i, shared_errname(rc));
+        ck_assert_msg(rc == SHARED_OK || rc == SHARED_ENOTFOUND, "slot %u: %s",
+                      i, shared_errname(rc));
         used += rc == SHARED_OK;
     }
     ck_assert_uint_eq(atomic_load(&R->hdr.keys_used), used);

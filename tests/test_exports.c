@@ -56,8 +56,8 @@ static void header_names(names *l)
         while (end > line && isspace((unsigned char)end[-1]))
             end--;
         char *start = end;
-        while (start > line && (isalnum((unsigned char)start[-1]) ||
-                                start[-1] == '_'))
+        while (start > line &&
+               (isalnum((unsigned char)start[-1]) || start[-1] == '_'))
             start--;
         add(l, start, (size_t)(end - start));
     }
@@ -95,8 +95,8 @@ static void assert_same(names *a, const char *an, names *b, const char *bn)
     for (int i = 0; i < a->n || i < b->n; i++) {
         const char *x = i < a->n ? a->v[i] : "(none)";
         const char *y = i < b->n ? b->v[i] : "(none)";
-        ck_assert_msg(strcmp(x, y) == 0, "%s has %s where %s has %s", an, x,
-                      bn, y);
+        ck_assert_msg(strcmp(x, y) == 0, "%s has %s where %s has %s", an, x, bn,
+                      y);
     }
 }
 

@@ -9,9 +9,9 @@
 #include "testutil.h"
 
 #ifdef SHARED_TEST_WIN
-#define KILL_ROUNDS 6 /* a process start costs ~0.2 s under Wine */
+#  define KILL_ROUNDS 6 /* a process start costs ~0.2 s under Wine */
 #else
-#define KILL_ROUNDS 25
+#  define KILL_ROUNDS 25
 #endif
 
 START_TEST(child_writes_parent_reads)

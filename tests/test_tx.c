@@ -14,7 +14,8 @@ static int has(const char *key, const char *want)
     int rc = shared_get(key, buf, sizeof buf, &len, NULL);
     if (!want)
         return rc == SHARED_ENOTFOUND;
-    return rc == SHARED_OK && len == strlen(want) && memcmp(buf, want, len) == 0;
+    return rc == SHARED_OK && len == strlen(want) &&
+           memcmp(buf, want, len) == 0;
 }
 
 static int64_t counter(const char *key)
@@ -112,8 +113,7 @@ START_TEST(process_dying_in_a_transaction_leaves_nothing)
     ck_assert_msg(file_wait(marker, 30000), "child never reached its marker");
     /* Uncommitted changes are never visible: a reader waits instead. */
     shared_set_timeout(200);
-    ck_assert_code(shared_get("tx.a", NULL, 0, &len, NULL),
-                   SHARED_ETIMEDOUT);
+    ck_assert_code(shared_get("tx.a", NULL, 0, &len, NULL), SHARED_ETIMEDOUT);
     shared_set_timeout(SHARED_DEFAULT_TIMEOUT_MS);
     proc_kill(h);
     remove(marker);

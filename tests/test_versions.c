@@ -54,8 +54,7 @@ START_TEST(cas_zero_creates_only_a_missing_key)
     ck_assert_uint_eq(cur, v); /* the current version is reported */
     char buf[8];
     uint32_t len;
-    ck_assert_code(shared_get("v.cas", buf, sizeof buf, &len, NULL),
-                   SHARED_OK);
+    ck_assert_code(shared_get("v.cas", buf, sizeof buf, &len, NULL), SHARED_OK);
     ck_assert_mem_eq(buf, "one", 3);
 }
 END_TEST
@@ -70,8 +69,7 @@ START_TEST(cas_with_current_version_succeeds_once)
     ck_assert_uint_eq(cur, v1);
     char buf[8];
     uint32_t len;
-    ck_assert_code(shared_get("v.cas", buf, sizeof buf, &len, NULL),
-                   SHARED_OK);
+    ck_assert_code(shared_get("v.cas", buf, sizeof buf, &len, NULL), SHARED_OK);
     ck_assert_mem_eq(buf, "b", 1);
 }
 END_TEST
@@ -82,8 +80,7 @@ START_TEST(cas_on_missing_key_reports_version_zero)
     uint32_t len;
     ck_assert_code(shared_cas("v.none", 5, "a", 1, &cur), SHARED_ECONFLICT);
     ck_assert_uint_eq(cur, 0);
-    ck_assert_code(shared_get("v.none", NULL, 0, &len, NULL),
-                   SHARED_ENOTFOUND);
+    ck_assert_code(shared_get("v.none", NULL, 0, &len, NULL), SHARED_ENOTFOUND);
 }
 END_TEST
 

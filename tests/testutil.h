@@ -16,11 +16,11 @@
 /* Asserts that an expression returns the expected shared_* code, naming
  * both codes on failure. */
 #define ck_assert_code(expr, want)                                             \
-    do {                                                                       \
-        int got_ = (expr);                                                     \
-        ck_assert_msg(got_ == (want), "%s returned %s, expected %s", #expr,    \
-                      shared_errname(got_), shared_errname(want));             \
-    } while (0)
+  do {                                                                         \
+    int got_ = (expr);                                                         \
+    ck_assert_msg(got_ == (want), "%s returned %s, expected %s", #expr,        \
+                  shared_errname(got_), shared_errname(want));                 \
+  } while (0)
 
 /* Suites, one per tests/test_<area>.c. */
 Suite *api_suite(void);

@@ -136,6 +136,5 @@ void shared__recover(shared__region *r, int owner_died)
     if (t & 1u) /* a transaction died open: readers may proceed again */
         atomic_store_explicit(&r->hdr.tx_gen, t + 1u, memory_order_release);
     if (owner_died)
-        atomic_fetch_add_explicit(&r->hdr.recoveries, 1,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->hdr.recoveries, 1, memory_order_relaxed);
 }

@@ -18,9 +18,9 @@
 
 #define SHARED__MAGIC 0x3176646572616873ull /* "shared v1", little-endian */
 #define SHARED__LAYOUT_VERSION 1u
-#define SHARED__READY 0x52454459u           /* header.ready once formatted */
+#define SHARED__READY 0x52454459u /* header.ready once formatted */
 
-#define SHARED__KEY_WORDS 8u                /* 64 bytes: key + NUL padding */
+#define SHARED__KEY_WORDS 8u /* 64 bytes: key + NUL padding */
 #define SHARED__VALUE_WORDS ((SHARED_VALUE_MAX + 7u) / 8u)
 
 /* Slot states, packed in the low byte of image.meta. */
@@ -29,8 +29,10 @@
 
 /* Journal kinds (header.jkind). */
 #define SHARED__J_NONE 0u
-#define SHARED__J_SINGLE 1u /* one operation: completed if its slot is whole */
-#define SHARED__J_TX 2u     /* a transaction: undone entirely */
+/* One operation: completed if its slot is whole, else undone. */
+#define SHARED__J_SINGLE 1u
+/* A transaction: undone entirely. */
+#define SHARED__J_TX 2u
 
 /*
  * A slot's content; the journal keeps copies of it. meta packs state (bits
@@ -74,9 +76,9 @@ typedef struct shared__header {
     uint32_t journal_max;
     uint64_t build_id;
 
-    _Atomic uint32_t ready;        /* SHARED__READY once usable */
-    _Atomic uint32_t creator_pid;  /* POSIX: process that formats it */
-    _Atomic uint32_t tx_gen;       /* odd while a transaction is open */
+    _Atomic uint32_t ready;       /* SHARED__READY once usable */
+    _Atomic uint32_t creator_pid; /* POSIX: process that formats it */
+    _Atomic uint32_t tx_gen;      /* odd while a transaction is open */
     _Atomic uint32_t keys_used;
     _Atomic uint64_t struct_gen;   /* odd while a key is created/removed */
     _Atomic uint64_t next_version; /* version of the next change */
@@ -111,13 +113,20 @@ typedef struct shared__region {
  * Windows backend places a region with this header in its .shared section,
  * so the section is valid from the moment the image is loaded.
  */
-#define SHARED__HEADER_INIT                                                    \
-    {                                                                          \
-        SHARED__MAGIC, SHARED__LAYOUT_VERSION,                                 \
-            (uint32_t)sizeof(shared__header), (uint64_t)sizeof(shared__region),\
-            SHARED__BITNESS, SHARED_MAX_KEYS, SHARED_VALUE_MAX,                \
-            SHARED_JOURNAL_MAX, SHARED_BUILD_ID, SHARED__READY, 0, 0, 0, 0,    \
-            1, 0, 0, 0, 0, 0, 0, 0, { 0 }                                      \
-    }
+// clang-format off
+#define SHARED__HEADER_INIT {                                                 \
+    .magic = SHARED__MAGIC,                                                    \
+    .layout_version = SHARED__LAYOUT_VERSION,                                  \
+    .header_size = (uint32_t)sizeof(shared__header),                           \
+    .region_size = (uint64_t)sizeof(shared__region),                           \
+    .bitness = SHARED__BITNESS,                                                \
+    .max_keys = SHARED_MAX_KEYS,                                               \
+    .value_max = SHARED_VALUE_MAX,                                             \
+    .journal_max = SHARED_JOURNAL_MAX,                                         \
+    .build_id = SHARED_BUILD_ID,                                               \
+    .ready = SHARED__READY,                                                    \
+    .next_version = 1,                                                         \
+}
+// clang-format on
 
 #endif /* SHARED_LAYOUT_H */

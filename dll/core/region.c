@@ -36,7 +36,8 @@ int shared__region_check(const shared__region *r)
     shared__header h;
     /* One private copy of the immutable block, then validate the copy. */
     memcpy(&h, &r->hdr, offsetof(shared__header, ready));
-    if (h.magic != SHARED__MAGIC || h.layout_version != SHARED__LAYOUT_VERSION ||
+    if (h.magic != SHARED__MAGIC ||
+        h.layout_version != SHARED__LAYOUT_VERSION ||
         h.header_size != sizeof(shared__header) ||
         h.region_size != sizeof(shared__region) ||
         h.bitness != SHARED__BITNESS || h.max_keys != SHARED_MAX_KEYS ||
@@ -68,8 +69,8 @@ void shared__count_corrupt(shared__region *r)
 
 /* Scans the hints for `key`. A corrupt slot whose hint matches might be the
  * key, so it is reported rather than skipped. */
-static int find(shared__region *r, const char *key, uint32_t klen,
-                int locked, shared__copy *out)
+static int find(shared__region *r, const char *key, uint32_t klen, int locked,
+                shared__copy *out)
 {
     uint32_t h = shared__key_hint(key, klen);
     for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
@@ -90,10 +91,10 @@ int shared__read(shared__region *r, const char *key, uint32_t klen,
                  shared__copy *out)
 {
     for (int t = 0; t < LOOKUP_RETRIES; t++) {
-        uint32_t tx = atomic_load_explicit(&r->hdr.tx_gen,
-                                           memory_order_acquire);
-        uint64_t g = atomic_load_explicit(&r->hdr.struct_gen,
-                                          memory_order_acquire);
+        uint32_t tx =
+            atomic_load_explicit(&r->hdr.tx_gen, memory_order_acquire);
+        uint64_t g =
+            atomic_load_explicit(&r->hdr.struct_gen, memory_order_acquire);
         if (tx & 1u)
             return SHARED__RETRY;
         if (g & 1u)

@@ -148,8 +148,8 @@ void shared__image_copy(shared__image *dst, const shared__image *src)
 static void raw_encode(raw_image *dst, const shared__copy *c)
 {
     memset(dst, 0, sizeof *dst);
-    dst->meta = shared__meta(SHARED__SLOT_USED, c->type, c->key_len,
-                             c->value_len);
+    dst->meta =
+        shared__meta(SHARED__SLOT_USED, c->type, c->key_len, c->value_len);
     dst->version = c->version;
     memcpy(dst->key, c->key, c->key_len);
     memcpy(dst->value, c->value, c->value_len);
@@ -225,12 +225,12 @@ int shared__read_slot(shared__region *r, uint32_t i, int locked,
         for (int t = 0; t < SEQ_RETRIES && rc == SHARED__RETRY; t++) {
             /* An open transaction may have changed this slot: its writes are
              * not committed, so only a reader under the lock may see them. */
-            uint32_t tx = atomic_load_explicit(&r->hdr.tx_gen,
-                                               memory_order_acquire);
+            uint32_t tx =
+                atomic_load_explicit(&r->hdr.tx_gen, memory_order_acquire);
             if (tx & 1u)
                 return SHARED__RETRY;
-            uint32_t s1 = atomic_load_explicit(&r->slot[i].seq,
-                                               memory_order_acquire);
+            uint32_t s1 =
+                atomic_load_explicit(&r->slot[i].seq, memory_order_acquire);
             if (s1 & 1u)
                 continue;
             raw_load(&raw, &r->slot[i].img);

@@ -11,10 +11,10 @@
 
 /* Calls the crash hook, if a unit test set one. */
 #define SHARED__CRASH_POINT(n)                                                 \
-    do {                                                                       \
-        if (shared__crash_hook)                                                \
-            shared__crash_hook(n);                                             \
-    } while (0)
+  do {                                                                         \
+    if (shared__crash_hook)                                                    \
+      shared__crash_hook(n);                                                   \
+  } while (0)
 
 /* Packs and unpacks image.meta. */
 uint64_t shared__meta(uint32_t state, uint32_t type, uint32_t klen,
@@ -31,8 +31,7 @@ void shared__image_copy(shared__image *dst, const shared__image *src);
 void shared__image_encode(shared__image *dst, const shared__copy *c);
 
 /* Writes the image into slot i as one seqlock critical section. */
-void shared__slot_write(shared__region *r, uint32_t i,
-                        const shared__copy *c);
+void shared__slot_write(shared__region *r, uint32_t i, const shared__copy *c);
 
 /* Writes a free image into slot i. */
 void shared__slot_clear(shared__region *r, uint32_t i);

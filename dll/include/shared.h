@@ -86,28 +86,28 @@ extern "C" {
  * stable: new ones are only ever appended.
  */
 #define SHARED_ERRNO_MAP(XX)                                                   \
-    XX(ENULL, -1, "a required pointer argument is NULL")                       \
-    XX(EKEYEMPTY, -2, "key is empty")                                          \
-    XX(EKEYTOOLONG, -3, "key is longer than SHARED_KEY_MAX bytes")             \
-    XX(EVALTOOLONG, -4, "value is longer than SHARED_VALUE_MAX bytes")         \
-    XX(ETOOBIG, -5, "buffer too small for the value (needed length reported)") \
-    XX(ENOTFOUND, -6, "no such key")                                           \
-    XX(ECONFLICT, -7, "version does not match (compare-and-swap lost)")        \
-    XX(ETYPE, -8, "operation does not fit the key's type")                     \
-    XX(EOVERFLOW, -9, "counter would overflow int64")                          \
-    XX(EFULL, -10, "table is full (SHARED_MAX_KEYS keys in use)")              \
-    XX(ETIMEDOUT, -11, "timed out waiting for the lock")                       \
-    XX(ECORRUPT, -12, "shared section holds corrupt data")                     \
-    XX(EVERSION, -13, "shared section header does not match this build")       \
-    XX(ENOTSHARED, -14, "the DLL's .shared section is not marked SHARED")      \
-    XX(ENOTLOCKED, -15, "this thread holds no transaction")                    \
-    XX(EINTX, -16, "not allowed inside a transaction of this thread")          \
-    XX(ETXFULL, -17, "transaction touches more than SHARED_JOURNAL_MAX slots") \
-    XX(ENAMECLASH, -18, "a named OS object of another type holds the name")    \
-    XX(EACCESS, -19, "access to the named OS object is denied")                \
-    XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)") \
-    XX(EINVAL, -21, "invalid argument")                                        \
-    XX(ENOMEM, -22, "out of memory")
+  XX(ENULL, -1, "a required pointer argument is NULL")                         \
+  XX(EKEYEMPTY, -2, "key is empty")                                            \
+  XX(EKEYTOOLONG, -3, "key is longer than SHARED_KEY_MAX bytes")               \
+  XX(EVALTOOLONG, -4, "value is longer than SHARED_VALUE_MAX bytes")           \
+  XX(ETOOBIG, -5, "buffer too small for the value (needed length reported)")   \
+  XX(ENOTFOUND, -6, "no such key")                                             \
+  XX(ECONFLICT, -7, "version does not match (compare-and-swap lost)")          \
+  XX(ETYPE, -8, "operation does not fit the key's type")                       \
+  XX(EOVERFLOW, -9, "counter would overflow int64")                            \
+  XX(EFULL, -10, "table is full (SHARED_MAX_KEYS keys in use)")                \
+  XX(ETIMEDOUT, -11, "timed out waiting for the lock")                         \
+  XX(ECORRUPT, -12, "shared section holds corrupt data")                       \
+  XX(EVERSION, -13, "shared section header does not match this build")         \
+  XX(ENOTSHARED, -14, "the DLL's .shared section is not marked SHARED")        \
+  XX(ENOTLOCKED, -15, "this thread holds no transaction")                      \
+  XX(EINTX, -16, "not allowed inside a transaction of this thread")            \
+  XX(ETXFULL, -17, "transaction touches more than SHARED_JOURNAL_MAX slots")   \
+  XX(ENAMECLASH, -18, "a named OS object of another type holds the name")      \
+  XX(EACCESS, -19, "access to the named OS object is denied")                  \
+  XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)")   \
+  XX(EINVAL, -21, "invalid argument")                                          \
+  XX(ENOMEM, -22, "out of memory")
 
 typedef enum shared_error {
     SHARED_OK = 0,
@@ -133,27 +133,27 @@ typedef struct shared_entry {
 } shared_entry;
 
 /*
- * Statistics. Set `size` to sizeof(shared_statistics) before the call; the library
- * fills at most that many bytes, so old callers keep working when the struct
- * grows (fields are only ever appended).
+ * Statistics. Set `size` to sizeof(shared_statistics) before the call; the
+ * library fills at most that many bytes, so old callers keep working when the
+ * struct grows (fields are only ever appended).
  */
 typedef struct shared_statistics {
-    uint32_t size;          /* in: sizeof(shared_statistics); out: filled */
+    uint32_t size; /* in: sizeof(shared_statistics); out: filled */
     uint32_t layout_version;
-    uint32_t max_keys;      /* capacity */
+    uint32_t max_keys; /* capacity */
     uint32_t keys_used;
-    uint32_t value_max;     /* SHARED_VALUE_MAX of the library build */
-    uint32_t journal_max;   /* SHARED_JOURNAL_MAX of the library build */
-    uint64_t bytes_used;    /* sum of key and value lengths */
-    uint64_t section_size;  /* bytes of shared state */
-    uint64_t build_id;      /* names the OS objects; equal => compatible */
+    uint32_t value_max;    /* SHARED_VALUE_MAX of the library build */
+    uint32_t journal_max;  /* SHARED_JOURNAL_MAX of the library build */
+    uint64_t bytes_used;   /* sum of key and value lengths */
+    uint64_t section_size; /* bytes of shared state */
+    uint64_t build_id;     /* names the OS objects; equal => compatible */
     uint64_t lock_acquisitions;
     uint64_t lock_timeouts;
     uint64_t owner_died_recoveries; /* locks taken over from a dead holder */
-    uint64_t corrupt_seen;  /* corrupt slots met by any operation */
-    uint64_t next_version;  /* version the next change will get */
-    char backend[16];       /* "win32" or "posix" */
-    char object_name[96];   /* mutex (Windows) or shm object (POSIX) name */
+    uint64_t corrupt_seen;          /* corrupt slots met by any operation */
+    uint64_t next_version;          /* version the next change will get */
+    char backend[16];               /* "win32" or "posix" */
+    char object_name[96]; /* mutex (Windows) or shm object (POSIX) name */
 } shared_statistics;
 
 /*

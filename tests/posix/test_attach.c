@@ -21,8 +21,8 @@ static char g_inst[64], g_obj[128];
 static void attach_setup(void)
 {
     unique_name(g_inst, sizeof g_inst, "att");
-    snprintf(g_obj, sizeof g_obj, "/shared-%u-%016llx-%s",
-             (unsigned)geteuid(), (unsigned long long)SHARED_BUILD_ID, g_inst);
+    snprintf(g_obj, sizeof g_obj, "/shared-%u-%016llx-%s", (unsigned)geteuid(),
+             (unsigned long long)SHARED_BUILD_ID, g_inst);
     shm_unlink(g_obj);
 }
 
@@ -49,8 +49,8 @@ static shared__region *prepare(mode_t mode, off_t size)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(fchmod(fd, mode), 0);
     ck_assert_int_eq(ftruncate(fd, size), 0);
-    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                   0);
+    void *p =
+        mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     ck_assert(p != MAP_FAILED);
     return p;

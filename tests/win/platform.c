@@ -21,8 +21,8 @@ int proc_start(const char *role, const char *arg)
         wchar_t self[MAX_PATH], cmd[2 * MAX_PATH];
         if (!GetModuleFileNameW(NULL, self, MAX_PATH))
             return -1;
-        _snwprintf(cmd, 2 * MAX_PATH, L"\"%ls\" --role %hs \"%hs\"", self,
-                   role, arg);
+        _snwprintf(cmd, 2 * MAX_PATH, L"\"%ls\" --role %hs \"%hs\"", self, role,
+                   arg);
         cmd[2 * MAX_PATH - 1] = L'\0';
         STARTUPINFOW si;
         PROCESS_INFORMATION pi;
