@@ -42,6 +42,27 @@ void unique_name(char *buf, size_t cap, const char *prefix)
     snprintf(buf, cap, "%s-%u-%u", prefix, (unsigned)proc_id(), ++counter);
 }
 
+int role_start(const char *role, const char *arg)
+{
+    const char *argv[] = {"--role", role, arg};
+    return proc_start(3, argv);
+}
+
+int file_wait(const char *path, uint32_t timeout_ms)
+{
+    uint64_t deadline = proc_now_ms() + timeout_ms;
+    for (;;) {
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            fclose(f);
+            return 1;
+        }
+        if (proc_now_ms() >= deadline)
+            return 0;
+        proc_sleep_ms(2);
+    }
+}
+
 TCase *tcase_with_fixture(const char *name)
 {
     TCase *tc = tcase_create(name);

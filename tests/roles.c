@@ -53,7 +53,7 @@ static int role_expect(const char *arg)
 static int role_attach(const char *instance)
 {
     shared_statistics st = {.size = sizeof st};
-    platform_setenv("SHARED_INSTANCE", instance);
+    proc_setenv("SHARED_INSTANCE", instance);
     shared_set_timeout(300);
     int rc = shared_stats(&st);
     return rc ? FAIL(rc) : 0;

@@ -125,7 +125,7 @@ START_TEST(mismatched_header_is_eversion_for_a_new_process)
     shared__region *r = live();
     uint32_t saved = r->hdr.layout_version;
     r->hdr.layout_version = saved + 100u;
-    int h = proc_start("expect", "cr.any=x");
+    int h = role_start("expect", "cr.any=x");
     ck_assert_int_ge(h, 0);
     int code = proc_wait(h, 30000);
     r->hdr.layout_version = saved;

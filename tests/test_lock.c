@@ -12,7 +12,7 @@ static int start_holder(char *marker, size_t cap)
 {
     unique_name(marker, cap, "hold");
     remove(marker);
-    int h = proc_start("hold", marker);
+    int h = role_start("hold", marker);
     ck_assert_int_ge(h, 0);
     ck_assert_msg(file_wait(marker, 30000), "child never took the lock");
     return h;

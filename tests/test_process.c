@@ -19,7 +19,7 @@ START_TEST(child_writes_parent_reads)
     char buf[32];
     uint32_t len = 0;
     uint64_t v = 0;
-    int h = proc_start("set", "p.k=from-child");
+    int h = role_start("set", "p.k=from-child");
     ck_assert_int_ge(h, 0);
     ck_assert_int_eq(proc_wait(h, 30000), 0);
     ck_assert_code(shared_get("p.k", buf, sizeof buf, &len, &v), SHARED_OK);
@@ -32,10 +32,10 @@ END_TEST
 START_TEST(parent_writes_child_reads)
 {
     ck_assert_code(shared_set("p.k", "from-parent", 11), SHARED_OK);
-    int h = proc_start("expect", "p.k=from-parent");
+    int h = role_start("expect", "p.k=from-parent");
     ck_assert_int_ge(h, 0);
     ck_assert_int_eq(proc_wait(h, 30000), 0);
-    h = proc_start("expect", "p.k=something-else");
+    h = role_start("expect", "p.k=something-else");
     ck_assert_int_ge(h, 0);
     ck_assert_int_eq(proc_wait(h, 30000), 1);
 }
@@ -69,7 +69,7 @@ START_TEST(writer_killed_at_random_never_tears_a_value)
 {
     srand(12345);
     for (int round = 0; round < KILL_ROUNDS; round++) {
-        int h = proc_start("churn", "p.churn");
+        int h = role_start("churn", "p.churn");
         ck_assert_int_ge(h, 0);
         proc_sleep_ms(20u + (uint32_t)(rand() % 80));
         proc_kill(h);

@@ -108,7 +108,7 @@ START_TEST(process_dying_in_a_transaction_leaves_nothing)
 
     unique_name(marker, sizeof marker, "txdie");
     remove(marker);
-    int h = proc_start("tx-die", marker);
+    int h = role_start("tx-die", marker);
     ck_assert_int_ge(h, 0);
     ck_assert_msg(file_wait(marker, 30000), "child never reached its marker");
     /* Uncommitted changes are never visible: a reader waits instead. */

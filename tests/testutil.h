@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "layout.h"
+#include "proc.h"
 #include "shared.h"
 
 /* Asserts that an expression returns the expected shared_* code, naming
@@ -48,17 +49,9 @@ TCase *tcase_with_fixture(const char *name);
 /* Runs a child role; returns its exit code (0 = success). */
 int role_main(const char *role, const char *arg);
 
-/* Child processes. proc_start returns a handle >= 0, or -1. */
-int proc_start(const char *role, const char *arg);
-/* Waits at most timeout_ms for the child: its exit code, or -1 if it is
- * still running. */
-int proc_wait(int h, uint32_t timeout_ms);
-/* Kills the child (TerminateProcess / SIGKILL) and reaps it. */
-void proc_kill(int h);
-/* Kills every child still running. */
-void proc_kill_all(void);
-void proc_sleep_ms(uint32_t ms);
-uint32_t proc_id(void);
+/* Starts this test binary again as a child in `role` (see roles.c);
+ * returns a proc.h handle >= 0, or -1. */
+int role_start(const char *role, const char *arg);
 
 /* Waits at most timeout_ms for a file to exist: 1 if it does. */
 int file_wait(const char *path, uint32_t timeout_ms);
@@ -81,7 +74,6 @@ int library_exports(char (*names)[EXPORT_NAME_MAX], int max);
 /* Process-wide set-up and clean-up of the platform (POSIX: a private
  * SHARED_INSTANCE, and removal of its segment at the end). */
 void platform_init(void);
-void platform_setenv(const char *name, const char *value);
 void platform_cleanup(void);
 
 #endif /* SHARED_TESTUTIL_H */

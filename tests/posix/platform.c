@@ -1,107 +1,18 @@
 /*
- * platform.c (POSIX) - child processes, files and the live region for the
- * tests: posix_spawn of /proc/self/exe, SIGKILL, waitpid with a deadline.
+ * platform.c (POSIX) - what the tests need to know about the POSIX backend:
+ * the live region (the mapped shm object), the library's ELF exports, and a
+ * private SHARED_INSTANCE per test run.
  */
 #include <dlfcn.h>
 #include <elf.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
-
-extern char **environ;
-
-#define MAX_PROCS 64
-
-static pid_t g_procs[MAX_PROCS];
-
-int proc_start(const char *role, const char *arg)
-{
-    for (int h = 0; h < MAX_PROCS; h++) {
-        if (g_procs[h])
-            continue;
-        char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0)
-            return -1;
-        self[n] = '\0';
-        char *argv[] = {self, "--role", (char *)role, (char *)arg, NULL};
-        pid_t pid;
-        if (posix_spawn(&pid, self, NULL, NULL, argv, environ) != 0)
-            return -1;
-        g_procs[h] = pid;
-        return h;
-    }
-    return -1;
-}
-
-int proc_wait(int h, uint32_t timeout_ms)
-{
-    if (h < 0 || h >= MAX_PROCS || !g_procs[h])
-        return -2;
-    for (uint32_t waited = 0;; waited++) {
-        int status;
-        pid_t r = waitpid(g_procs[h], &status, WNOHANG);
-        if (r == g_procs[h]) {
-            g_procs[h] = 0;
-            if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-            return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        }
-        if (r < 0 && errno != EINTR)
-            return -2;
-        if (waited >= timeout_ms)
-            return -1;
-        proc_sleep_ms(1);
-    }
-}
-
-void proc_kill(int h)
-{
-    if (h < 0 || h >= MAX_PROCS || !g_procs[h])
-        return;
-    kill(g_procs[h], SIGKILL);
-    proc_wait(h, 10000);
-    g_procs[h] = 0;
-}
-
-void proc_kill_all(void)
-{
-    for (int h = 0; h < MAX_PROCS; h++)
-        proc_kill(h);
-}
-
-void proc_sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-uint32_t proc_id(void)
-{
-    return (uint32_t)getpid();
-}
-
-int file_wait(const char *path, uint32_t timeout_ms)
-{
-    for (uint32_t waited = 0; waited <= timeout_ms; waited += 2) {
-        if (access(path, F_OK) == 0)
-            return 1;
-        proc_sleep_ms(2);
-    }
-    return 0;
-}
 
 shared__region *live_region(void)
 {
@@ -139,11 +50,6 @@ void platform_init(void)
         snprintf(inst, sizeof inst, "test-%u", (unsigned)getpid());
         setenv("SHARED_INSTANCE", inst, 1);
     }
-}
-
-void platform_setenv(const char *name, const char *value)
-{
-    setenv(name, value, 1);
 }
 
 void platform_cleanup(void)

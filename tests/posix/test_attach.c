@@ -35,7 +35,7 @@ static void attach_teardown(void)
 /* Runs a child attaching under g_inst; returns its exit code. */
 static int child_attach(void)
 {
-    int h = proc_start("attach", g_inst);
+    int h = role_start("attach", g_inst);
     ck_assert_int_ge(h, 0);
     int code = proc_wait(h, 30000);
     ck_assert_int_ge(code, 0);

@@ -1,107 +1,43 @@
 /*
- * platform.c (Windows) - child processes, files and the live region for the
- * tests: CreateProcessW of our own executable, TerminateProcess, and the
- * DLL's .shared section found through its own PE headers.
+ * platform.c (Windows) - what the tests need to know about the Windows
+ * backend: the live region (the loaded shared.dll's .shared section, found
+ * through its own PE headers) and the DLL's export directory.
  */
 #include <windows.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "pe.h"
 #include "testutil.h"
 
-#define MAX_PROCS 64
-
-static HANDLE g_procs[MAX_PROCS];
-
-int proc_start(const char *role, const char *arg)
+const IMAGE_NT_HEADERS *pe_nt(HMODULE m)
 {
-    for (int h = 0; h < MAX_PROCS; h++) {
-        if (g_procs[h])
-            continue;
-        wchar_t self[MAX_PATH], cmd[2 * MAX_PATH];
-        if (!GetModuleFileNameW(NULL, self, MAX_PATH))
-            return -1;
-        _snwprintf(cmd, 2 * MAX_PATH, L"\"%ls\" --role %hs \"%hs\"", self, role,
-                   arg);
-        cmd[2 * MAX_PATH - 1] = L'\0';
-        STARTUPINFOW si;
-        PROCESS_INFORMATION pi;
-        memset(&si, 0, sizeof si);
-        si.cb = sizeof si;
-        if (!CreateProcessW(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si,
-                            &pi))
-            return -1;
-        CloseHandle(pi.hThread);
-        g_procs[h] = pi.hProcess;
-        return h;
+    uintptr_t base = (uintptr_t)m;
+    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
+    return (const IMAGE_NT_HEADERS *)(base + (uintptr_t)dos->e_lfanew);
+}
+
+const IMAGE_SECTION_HEADER *pe_section(HMODULE m, const char *name)
+{
+    char padded[8] = {0};
+    size_t len = strlen(name);
+    memcpy(padded, name, len < sizeof padded ? len : sizeof padded);
+    const IMAGE_NT_HEADERS *nt = pe_nt(m);
+    const IMAGE_SECTION_HEADER *sec = IMAGE_FIRST_SECTION(nt);
+    for (WORD i = 0; i < nt->FileHeader.NumberOfSections; i++) {
+        if (memcmp(sec[i].Name, padded, sizeof padded) == 0)
+            return &sec[i];
     }
-    return -1;
+    return NULL;
 }
 
-int proc_wait(int h, uint32_t timeout_ms)
-{
-    if (h < 0 || h >= MAX_PROCS || !g_procs[h])
-        return -2;
-    DWORD w = WaitForSingleObject(g_procs[h], timeout_ms);
-    if (w == WAIT_TIMEOUT)
-        return -1;
-    DWORD code = 0;
-    GetExitCodeProcess(g_procs[h], &code);
-    CloseHandle(g_procs[h]);
-    g_procs[h] = NULL;
-    return w == WAIT_OBJECT_0 ? (int)code : -2;
-}
-
-void proc_kill(int h)
-{
-    if (h < 0 || h >= MAX_PROCS || !g_procs[h])
-        return;
-    TerminateProcess(g_procs[h], 137);
-    proc_wait(h, 10000);
-}
-
-void proc_kill_all(void)
-{
-    for (int h = 0; h < MAX_PROCS; h++)
-        proc_kill(h);
-}
-
-void proc_sleep_ms(uint32_t ms)
-{
-    Sleep(ms);
-}
-
-uint32_t proc_id(void)
-{
-    return (uint32_t)GetCurrentProcessId();
-}
-
-int file_wait(const char *path, uint32_t timeout_ms)
-{
-    for (uint32_t waited = 0; waited <= timeout_ms; waited += 2) {
-        if (GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES)
-            return 1;
-        Sleep(2);
-    }
-    return 0;
-}
-
-/* The loaded shared.dll's .shared section: the live region. */
 shared__region *live_region(void)
 {
     HMODULE m = GetModuleHandleW(L"shared.dll");
-    if (!m)
+    const IMAGE_SECTION_HEADER *sec = m ? pe_section(m, ".shared") : NULL;
+    if (!sec)
         return NULL;
-    const unsigned char *base = (const unsigned char *)m;
-    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
-    const IMAGE_NT_HEADERS *nt =
-        (const IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
-    const IMAGE_SECTION_HEADER *sec = IMAGE_FIRST_SECTION(nt);
-    for (WORD i = 0; i < nt->FileHeader.NumberOfSections; i++) {
-        if (memcmp(sec[i].Name, ".shared", 8) == 0)
-            return (shared__region *)(base + sec[i].VirtualAddress);
-    }
-    return NULL;
+    return (shared__region *)((uintptr_t)m + sec->VirtualAddress);
 }
 
 const char *library_path(void)
@@ -113,32 +49,14 @@ const char *library_path(void)
     return path;
 }
 
-void platform_init(void)
-{
-}
-
-void platform_setenv(const char *name, const char *value)
-{
-    SetEnvironmentVariableA(name, value);
-}
-
-void platform_cleanup(void)
-{
-    proc_kill_all();
-}
-
-/* Reads the export directory of the loaded shared.dll. */
 int library_exports(char (*names)[EXPORT_NAME_MAX], int max)
 {
     HMODULE m = GetModuleHandleW(L"shared.dll");
     if (!m)
         return -1;
-    const unsigned char *base = (const unsigned char *)m;
-    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
-    const IMAGE_NT_HEADERS *nt =
-        (const IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+    uintptr_t base = (uintptr_t)m;
     const IMAGE_DATA_DIRECTORY *dir =
-        &nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_EXPORT];
+        &pe_nt(m)->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_EXPORT];
     if (!dir->VirtualAddress)
         return -1;
     const IMAGE_EXPORT_DIRECTORY *ex =
@@ -149,4 +67,13 @@ int library_exports(char (*names)[EXPORT_NAME_MAX], int max)
         snprintf(names[n++], EXPORT_NAME_MAX, "%s",
                  (const char *)(base + rvas[i]));
     return n;
+}
+
+void platform_init(void)
+{
+}
+
+void platform_cleanup(void)
+{
+    proc_kill_all();
 }

@@ -8,6 +8,7 @@
 #include <windows.h>
 #include <string.h>
 
+#include "pe.h"
 #include "testutil.h"
 
 typedef int (*set_fn)(const char *, const void *, uint32_t);
@@ -19,16 +20,8 @@ typedef uint32_t (*oserr_fn)(void);
 
 static DWORD section_flags(HMODULE m)
 {
-    const unsigned char *base = (const unsigned char *)m;
-    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
-    const IMAGE_NT_HEADERS *nt =
-        (const IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
-    const IMAGE_SECTION_HEADER *sec = IMAGE_FIRST_SECTION(nt);
-    for (WORD i = 0; i < nt->FileHeader.NumberOfSections; i++) {
-        if (memcmp(sec[i].Name, ".shared", 8) == 0)
-            return sec[i].Characteristics;
-    }
-    return 0;
+    const IMAGE_SECTION_HEADER *sec = pe_section(m, ".shared");
+    return sec ? sec->Characteristics : 0;
 }
 
 START_TEST(real_dll_section_is_shared)

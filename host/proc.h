@@ -1,0 +1,57 @@
+/*
+ * proc.h - the few OS services the host programs and the tests need, behind
+ * one portable interface (host/win/proc.c, host/posix/proc.c): start copies
+ * of this executable, kill them, wait for them with a timeout, sleep, read a
+ * monotonic clock, and notice Ctrl-C. Not part of the library's API.
+ */
+#ifndef SHARED_HOST_PROC_H
+#define SHARED_HOST_PROC_H
+
+#include <stdint.h>
+
+/* Most children one process can have running at once. */
+#define PROC_MAX 64
+
+/* proc_wait: the child is still running after the timeout. */
+#define PROC_RUNNING (-1)
+/* proc_wait: no such child, or the wait itself failed. */
+#define PROC_ERROR (-2)
+
+/* Starts this executable again with argv[0..argc) as its arguments (not
+ * counting the program name). Returns a handle >= 0, or -1. */
+int proc_start(int argc, const char *const *argv);
+
+/* Waits at most timeout_ms for child `h`: its exit code (128 + signal if
+ * killed by a POSIX signal), PROC_RUNNING or PROC_ERROR. The handle is
+ * released once the child has been reaped. */
+int proc_wait(int h, uint32_t timeout_ms);
+
+/* Kills child `h` at once (SIGKILL / TerminateProcess) and reaps it. */
+void proc_kill(int h);
+
+/* Kills every child still running. */
+void proc_kill_all(void);
+
+/* The OS process id of child `h` (0 if none). */
+uint32_t proc_pid(int h);
+
+/* This process's id. */
+uint32_t proc_id(void);
+
+void proc_sleep_ms(uint32_t ms);
+
+/* Milliseconds from a monotonic clock. */
+uint64_t proc_now_ms(void);
+
+/* 1 if standard output is a terminal. */
+int proc_stdout_is_tty(void);
+
+/* From now on Ctrl-C (and SIGTERM / console close) only sets a flag that
+ * proc_interrupted() returns. */
+void proc_catch_interrupt(void);
+int proc_interrupted(void);
+
+/* Sets an environment variable for this process and its future children. */
+void proc_setenv(const char *name, const char *value);
+
+#endif /* SHARED_HOST_PROC_H */
