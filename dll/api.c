@@ -233,6 +233,41 @@ int shared_foreach(shared_foreach_fn fn, void *ctx)
     return corrupt ? SHARED_ECORRUPT : visited;
 }
 
+/* Describes every slot into `snap` under the lock. */
+static int inspect_snapshot(shared__region *r, shared_slot_info *snap)
+{
+    int rc = tls_tx ? 0 : acquire(r, shared__timeout());
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++)
+        shared__slot_info(r, i, &snap[i]);
+    if (!tls_tx)
+        shared__backend_unlock();
+    return 0;
+}
+
+int shared_inspect(shared_inspect_fn fn, void *ctx)
+{
+    shared__region *r;
+    if (!fn)
+        return SHARED_ENULL;
+    int rc = shared__backend_attach(&r);
+    if (rc)
+        return rc;
+    shared_slot_info *snap = malloc(sizeof(shared_slot_info) * SHARED_MAX_KEYS);
+    if (!snap)
+        return SHARED_ENOMEM;
+    rc = inspect_snapshot(r, snap);
+    int visited = 0;
+    for (uint32_t i = 0; rc == 0 && i < SHARED_MAX_KEYS; i++) {
+        visited++;
+        if (fn(&snap[i], ctx))
+            break;
+    }
+    free(snap);
+    return rc ? rc : visited;
+}
+
 int shared_lock(uint32_t timeout_ms)
 {
     shared__region *r;
@@ -326,6 +361,10 @@ int shared_stats(shared_statistics *stats)
     copy_name(s.backend, sizeof s.backend, shared__backend_name());
     copy_name(s.object_name, sizeof s.object_name,
               shared__backend_object_name());
+    s.created_here = (uint32_t)shared__backend_created_here();
+    s.creator_pid = atomic_load(&r->hdr.creator_pid);
+    s.tx_open = atomic_load(&r->hdr.tx_gen) & 1u;
+    s.journal_entries = atomic_load(&r->hdr.jcount);
     memcpy(stats, &s, s.size);
     return 0;
 }

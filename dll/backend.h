@@ -42,6 +42,10 @@ void shared__backend_unlock(void);
 /* "win32" or "posix". */
 const char *shared__backend_name(void);
 
+/* 1 if this process created the shared state (POSIX: created the object;
+ * Windows: first to attach to this instance of the section). */
+int shared__backend_created_here(void);
+
 /* Name of the lock (Windows) or shared memory object (POSIX); "" before
  * attach. */
 const char *shared__backend_object_name(void);

@@ -49,14 +49,18 @@ static int role_expect(const char *arg)
     return len == strlen(eq + 1) && memcmp(buf, eq + 1, len) == 0 ? 0 : 1;
 }
 
-/* attach INSTANCE: attach under another SHARED_INSTANCE (POSIX). */
+/* attach INSTANCE: attach under another SHARED_INSTANCE (POSIX; "" keeps
+ * the inherited one). Exits 0 if it found the state, 10 if it created it. */
 static int role_attach(const char *instance)
 {
     shared_statistics st = {.size = sizeof st};
-    proc_setenv("SHARED_INSTANCE", instance);
+    if (*instance)
+        proc_setenv("SHARED_INSTANCE", instance);
     shared_set_timeout(300);
     int rc = shared_stats(&st);
-    return rc ? FAIL(rc) : 0;
+    if (rc)
+        return FAIL(rc);
+    return st.created_here ? 10 : 0;
 }
 
 /* hold MARKER: take the lock, say so, and wait to be killed. */

@@ -178,6 +178,62 @@ START_TEST(stats_describe_the_section)
 }
 END_TEST
 
+START_TEST(another_process_finds_the_state_this_one_holds)
+{
+    shared_statistics st = {.size = sizeof st};
+    ck_assert_code(shared_stats(&st), SHARED_OK);
+    ck_assert_uint_ne(st.creator_pid, 0);
+    ck_assert_uint_eq(st.tx_open, 0);
+    ck_assert_uint_eq(st.journal_entries, 0);
+    int h = role_start("attach", "");
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0); /* found, not created */
+}
+END_TEST
+
+typedef struct census {
+    uint32_t visited, used, next_index;
+    uint64_t version_a;
+} census;
+
+static int count_slots(const shared_slot_info *s, void *ctx)
+{
+    census *c = ctx;
+    ck_assert_uint_eq(s->index, c->next_index++);
+    c->visited++;
+    if (s->state == SHARED_SLOT_USED) {
+        c->used++;
+        ck_assert_uint_ne(s->hint, 0);
+        ck_assert_uint_eq(s->seq % 2, 0);
+        if (strcmp(s->key, "in.a") == 0) {
+            c->version_a = s->version;
+            ck_assert_uint_eq(s->value_len, 3);
+            ck_assert_uint_eq(s->key_len, 4);
+            ck_assert_uint_eq(s->type, SHARED_TYPE_BYTES);
+        }
+    } else {
+        ck_assert_uint_eq(s->state, SHARED_SLOT_FREE);
+        ck_assert_str_eq(s->key, "");
+    }
+    return 0;
+}
+
+START_TEST(inspect_describes_every_slot)
+{
+    census c = {0};
+    uint64_t v = 0;
+    uint32_t len;
+    ck_assert_code(shared_set("in.a", "abc", 3), SHARED_OK);
+    ck_assert_code(shared_add("in.n", 1, NULL), SHARED_OK);
+    ck_assert_code(shared_get("in.a", NULL, 0, &len, &v), SHARED_ETOOBIG);
+    ck_assert_int_eq(shared_inspect(count_slots, &c), SHARED_MAX_KEYS);
+    ck_assert_uint_eq(c.visited, SHARED_MAX_KEYS);
+    ck_assert_uint_eq(c.used, 2);
+    ck_assert_uint_eq(c.version_a, v);
+    ck_assert_code(shared_inspect(NULL, NULL), SHARED_ENULL);
+}
+END_TEST
+
 START_TEST(stats_fill_no_more_than_size)
 {
     unsigned char raw[sizeof(shared_statistics) + 16];
@@ -248,6 +304,8 @@ Suite *api_suite(void)
     tcase_add_test(tc, foreach_callback_may_call_the_api);
     tcase_add_test(tc, stats_describe_the_section);
     tcase_add_test(tc, stats_fill_no_more_than_size);
+    tcase_add_test(tc, another_process_finds_the_state_this_one_holds);
+    tcase_add_test(tc, inspect_describes_every_slot);
     tcase_add_test(tc, reset_wipes_keys_but_not_versions);
     tcase_add_test(tc, every_error_has_a_name_and_a_message);
     tcase_add_test(tc, timeout_setting_returns_the_previous_one);

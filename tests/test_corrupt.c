@@ -25,6 +25,15 @@ static uint32_t live_slot_of(shared__region *r, const char *key)
     return c.slot;
 }
 
+/* Clears *ctx (a slot index) when shared_inspect reports it corrupt. */
+static int find_corrupt(const shared_slot_info *s, void *ctx)
+{
+    uint32_t *want = ctx;
+    if (s->index == *want && s->state == SHARED_SLOT_CORRUPT)
+        *want = UINT32_MAX;
+    return 0;
+}
+
 START_TEST(garbage_in_a_slot_is_ecorrupt)
 {
     char buf[16];
@@ -47,6 +56,8 @@ START_TEST(garbage_in_a_slot_is_ecorrupt)
     ck_assert_mem_eq(buf, "fine", 4);
     ck_assert_code(shared_stats(&st1), SHARED_OK);
     ck_assert_uint_ge(st1.corrupt_seen, st0.corrupt_seen + 4);
+    ck_assert_int_eq(shared_inspect(find_corrupt, &i), SHARED_MAX_KEYS);
+    ck_assert_uint_eq(i, UINT32_MAX); /* the damaged slot was reported */
 }
 END_TEST
 

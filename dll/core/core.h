@@ -91,6 +91,9 @@ int shared__op_del(shared__region *r, const char *key, uint32_t klen);
 /* (locked) Removes every key; keeps statistics and the version counter. */
 void shared__op_reset(shared__region *r);
 
+/* (locked) Describes slot i for shared_inspect. */
+void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out);
+
 /* Counts a corrupt slot in the statistics. */
 void shared__count_corrupt(shared__region *r);
 

@@ -115,3 +115,25 @@ int shared__read_locked(shared__region *r, const char *key, uint32_t klen,
 {
     return find(r, key, klen, 1, out);
 }
+
+void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out)
+{
+    shared__copy c;
+    memset(out, 0, sizeof *out);
+    out->index = i;
+    out->seq = LOAD(&r->slot[i].seq);
+    out->hint = LOAD(&r->hint[i]);
+    int rc = shared__read_slot(r, i, 1, &c);
+    if (rc == SHARED_ENOTFOUND) {
+        out->state = SHARED_SLOT_FREE;
+    } else if (rc != 0) {
+        out->state = SHARED_SLOT_CORRUPT;
+    } else {
+        out->state = SHARED_SLOT_USED;
+        out->type = c.type;
+        out->key_len = c.key_len;
+        out->value_len = c.value_len;
+        out->version = c.version;
+        memcpy(out->key, c.key, c.key_len);
+    }
+}

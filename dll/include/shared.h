@@ -154,7 +154,38 @@ typedef struct shared_statistics {
     uint64_t next_version;          /* version the next change will get */
     char backend[16];               /* "win32" or "posix" */
     char object_name[96]; /* mutex (Windows) or shm object (POSIX) name */
+    /* 1: this process created the state, finding no other process holding
+     * it, so it started empty. */
+    uint32_t created_here;
+    uint32_t creator_pid;     /* process that created the state */
+    uint32_t tx_open;         /* 1: some thread holds a transaction open */
+    uint32_t journal_entries; /* slots in the open change's undo journal */
 } shared_statistics;
+
+/* Slot states, as reported in shared_slot_info.state. */
+#define SHARED_SLOT_FREE 0u
+#define SHARED_SLOT_USED 1u
+#define SHARED_SLOT_CORRUPT 2u
+
+/*
+ * One slot of the section as seen by shared_inspect: what a diagnostic tool
+ * needs, not the value itself (use shared_get for that).
+ */
+typedef struct shared_slot_info {
+    uint32_t index;     /* 0 .. SHARED_MAX_KEYS-1 */
+    uint32_t state;     /* SHARED_SLOT_* */
+    uint32_t seq;       /* sequence counter: odd while being written */
+    uint32_t hint;      /* lookup hint: 0 if free, else a hash of the key */
+    uint32_t type;      /* SHARED_TYPE_* (used slots) */
+    uint32_t key_len;   /* (used slots) */
+    uint32_t value_len; /* (used slots) */
+    uint32_t reserved;
+    uint64_t version;             /* (used slots) */
+    char key[SHARED_KEY_MAX + 1]; /* NUL-terminated; "" unless used */
+} shared_slot_info;
+
+/* Visitor for shared_inspect: return 0 to continue, non-zero to stop. */
+typedef int (*shared_inspect_fn)(const shared_slot_info *slot, void *ctx);
 
 /*
  * Visitor for shared_foreach: return 0 to continue, non-zero to stop.
@@ -233,6 +264,14 @@ SHARED_API int shared_add(const char *key, int64_t delta, int64_t *result);
  * readable key was visited), attach errors.
  */
 SHARED_API int shared_foreach(shared_foreach_fn fn, void *ctx);
+
+/*
+ * Diagnostics: calls `fn` for every slot of the section, free, used or
+ * corrupt, in index order, from one snapshot taken under the lock (the lock
+ * is not held during the callbacks). Returns the number of slots visited, or
+ * SHARED_ENULL, SHARED_ENOMEM, SHARED_ETIMEDOUT, attach errors.
+ */
+SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
 
 /*
  * Starts a transaction in the calling thread: takes the lock, waiting at most

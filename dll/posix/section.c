@@ -28,6 +28,7 @@
 static pthread_mutex_t g_attach = PTHREAD_MUTEX_INITIALIZER;
 static shared__region *_Atomic g_region;
 static char g_name[96];
+static int g_created;
 
 const char *shared__backend_name(void)
 {
@@ -158,6 +159,7 @@ static int attach(shared__region **out)
         if (fd >= 0) {
             rc = create(fd, out);
             close(fd);
+            g_created = rc == 0;
             if (rc)
                 shm_unlink(g_name);
             return rc;
@@ -179,6 +181,11 @@ static int attach(shared__region **out)
         deadline = now_ms() + shared__timeout();
     }
     return SHARED_ETIMEDOUT;
+}
+
+int shared__backend_created_here(void)
+{
+    return g_created;
 }
 
 int shared__backend_attach(shared__region **region)

@@ -41,6 +41,7 @@ SHARED_SECTION static shared__region g_region = {.hdr = SHARED__HEADER_INIT};
 extern IMAGE_DOS_HEADER __ImageBase;
 
 static INIT_ONCE g_once = INIT_ONCE_STATIC_INIT;
+static int g_created;
 
 const char *shared__backend_name(void)
 {
@@ -90,7 +91,19 @@ static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
         *rc = SHARED_EVERSION;
     if (*rc == 0)
         *rc = shared__win_lock_open();
+    if (*rc == 0) {
+        /* The section starts with creator_pid 0 whenever no process holds
+         * it: the first process to attach claims it. */
+        uint32_t none = 0;
+        g_created = atomic_compare_exchange_strong(
+            &g_region.hdr.creator_pid, &none, (uint32_t)GetCurrentProcessId());
+    }
     return *rc == 0;
+}
+
+int shared__backend_created_here(void)
+{
+    return g_created;
 }
 
 int shared__backend_attach(shared__region **region)
