@@ -51,6 +51,9 @@ int proc_stdout_is_tty(void);
 void proc_catch_interrupt(void);
 int proc_interrupted(void);
 
+/* Puts stdin and stdout in binary mode (Windows: no CRLF translation). */
+void proc_binary_stdio(void);
+
 /* Sets an environment variable for this process and its future children. */
 void proc_setenv(const char *name, const char *value);
 

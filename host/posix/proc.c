@@ -137,3 +137,7 @@ void proc_setenv(const char *name, const char *value)
 {
     setenv(name, value, 1);
 }
+
+void proc_binary_stdio(void)
+{
+}

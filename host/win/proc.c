@@ -4,6 +4,9 @@
  * timeout, GetTickCount64, a console control handler.
  */
 #include <windows.h>
+#include <fcntl.h>
+#include <io.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,4 +167,10 @@ void proc_setenv(const char *name, const char *value)
 {
     SetEnvironmentVariableA(name, value);
     _putenv_s(name, value); /* the C runtime's copy, read by getenv */
+}
+
+void proc_binary_stdio(void)
+{
+    _setmode(_fileno(stdin), _O_BINARY);
+    _setmode(_fileno(stdout), _O_BINARY);
 }
