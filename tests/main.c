@@ -1,7 +1,8 @@
 /*
  * main.c - the test runner. `shared_tests` runs every suite;
- * `shared_tests --suite NAME` runs one; `shared_tests --role NAME ARG` is a
- * child process started by a multi-process test.
+ * `shared_tests --suite NAME` runs one; `shared_tests --kills N` runs the
+ * kill torture N times (soak); `shared_tests --role NAME ARG` is a child
+ * process started by a multi-process test.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@ typedef Suite *(*suite_fn)(void);
 static const suite_fn k_suites[] = {
     api_suite,       versions_suite, counters_suite, badinput_suite,
     capacity_suite,  lock_suite,     tx_suite,       core_suite,
-    corrupt_suite,   process_suite,  exports_suite,
+    corrupt_suite,   process_suite,  exports_suite,  contention_suite,
+    torture_suite,
 #ifdef SHARED_TEST_WIN
     selfcheck_suite,
 #else
@@ -76,6 +78,12 @@ int main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "--role") == 0)
         return role_main(argv[2], argc > 3 ? argv[3] : "");
 
+    if (argc >= 3 && strcmp(argv[1], "--kills") == 0) {
+        platform_init();
+        int rc = torture_main(atoi(argv[2]));
+        platform_cleanup();
+        return rc;
+    }
     const char *only = NULL;
     if (argc >= 3 && strcmp(argv[1], "--suite") == 0)
         only = argv[2];

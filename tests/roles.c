@@ -11,7 +11,7 @@
 #include "testutil.h"
 #include "roles.h"
 
-#define FAIL(rc) (100 - (rc))
+#define FAIL(rc) ROLE_FAIL(rc)
 
 static void touch(const char *path)
 {
@@ -96,73 +96,69 @@ static int role_tx_die(const char *marker)
     return 3;
 }
 
-/* churn KEY: rewrite KEY with self-checking values of varying length, and
- * KEY.a / KEY.b together in transactions, until killed. */
-static int role_churn(const char *key)
+int role_arg(const char *arg, char *key, int64_t *n, char *rest,
+             size_t rest_cap)
 {
-    char ka[SHARED_KEY_MAX + 1], kb[SHARED_KEY_MAX + 1];
-    static unsigned char buf[SHARED_VALUE_MAX];
-    snprintf(ka, sizeof ka, "%s.a", key);
-    snprintf(kb, sizeof kb, "%s.b", key);
-    for (uint64_t i = 1; i < 100000000u; i++) {
-        uint32_t len = churn_value(buf, i);
-        int rc = shared_set(key, buf, len);
-        if (rc == 0)
-            rc = shared_lock(10000);
-        if (rc == 0) {
-            rc = shared_set(ka, &i, sizeof i);
-            if (rc == 0)
-                rc = shared_set(kb, &i, sizeof i);
-            int rc2 = shared_unlock();
-            rc = rc ? rc : rc2;
-        }
-        if (rc)
-            return FAIL(rc);
+    const char *c1 = strchr(arg, ':');
+    if (!c1 || (size_t)(c1 - arg) > SHARED_KEY_MAX || c1 == arg)
+        return -1;
+    memcpy(key, arg, (size_t)(c1 - arg));
+    key[c1 - arg] = '\0';
+    char *end;
+    long long v = strtoll(c1 + 1, &end, 10);
+    if (end == c1 + 1 || v < 0)
+        return -1;
+    *n = v;
+    if (rest) {
+        if (*end != ':' || strlen(end + 1) >= rest_cap)
+            return -1;
+        strcpy(rest, end + 1);
+    } else if (*end) {
+        return -1;
     }
-    return 3;
+    return 0;
 }
 
-uint32_t churn_value(unsigned char *buf, uint64_t i)
+int role_pair_keys(const char *key, char *a, char *b)
 {
-    uint32_t len = (uint32_t)(16u + (i * 37u) % (SHARED_VALUE_MAX - 15u));
-    memcpy(buf, &i, sizeof i);
-    memcpy(buf + 8, &len, sizeof len);
-    memset(buf + 12, (int)(i & 0xffu), len - 12u);
-    return len;
+    size_t n = strlen(key);
+    if (n + 2 > SHARED_KEY_MAX)
+        return -1;
+    memcpy(a, key, n);
+    memcpy(b, key, n);
+    memcpy(a + n, ".a", 3);
+    memcpy(b + n, ".b", 3);
+    return 0;
 }
 
-int churn_check(const unsigned char *buf, uint32_t len, uint64_t *i)
-{
-    uint32_t stored;
-    if (len < 16 || len > SHARED_VALUE_MAX)
-        return 0;
-    memcpy(i, buf, sizeof *i);
-    memcpy(&stored, buf + 8, sizeof stored);
-    if (stored != len)
-        return 0;
-    for (uint32_t k = 12; k < len; k++) {
-        if (buf[k] != (unsigned char)(*i & 0xffu))
-            return 0;
-    }
-    return 1;
-}
+typedef struct role_entry {
+    const char *name;
+    int (*run)(const char *arg);
+} role_entry;
+
+static const role_entry k_roles[] = {
+    {"set", role_set},
+    {"expect", role_expect},
+    {"attach", role_attach},
+    {"hold", role_hold},
+    {"tx-die", role_tx_die},
+    {"version", role_version},
+    {"adder", role_adder},
+    {"cas-inc", role_cas_inc},
+    {"pair-writer", role_pair_writer},
+    {"pair-reader", role_pair_reader},
+    {"churn", role_churn},
+    {"verify-churn", role_verify_churn},
+};
 
 int role_main(const char *role, const char *arg)
 {
     if (strcmp(role, "attach") != 0)
         shared_set_timeout(10000);
-    if (strcmp(role, "set") == 0)
-        return role_set(arg);
-    if (strcmp(role, "expect") == 0)
-        return role_expect(arg);
-    if (strcmp(role, "attach") == 0)
-        return role_attach(arg);
-    if (strcmp(role, "hold") == 0)
-        return role_hold(arg);
-    if (strcmp(role, "tx-die") == 0)
-        return role_tx_die(arg);
-    if (strcmp(role, "churn") == 0)
-        return role_churn(arg);
+    for (size_t i = 0; i < sizeof k_roles / sizeof k_roles[0]; i++) {
+        if (strcmp(k_roles[i].name, role) == 0)
+            return k_roles[i].run(arg);
+    }
     fprintf(stderr, "unknown role '%s'\n", role);
     return 2;
 }

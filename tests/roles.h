@@ -1,15 +1,37 @@
 /*
- * roles.h - the self-checking values written by the churn role.
+ * roles.h - the child roles of the multi-process tests. A test starts one
+ * with role_start(NAME, ARG); the child runs the function and exits with its
+ * result: 0 success, 1 a check failed, 2 bad argument, 3 ran out of time,
+ * 100 + n a shared_* call failed with -n.
  */
 #ifndef SHARED_ROLES_H
 #define SHARED_ROLES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-/* Fills buf with churn value number i; returns its length. */
-uint32_t churn_value(unsigned char *buf, uint64_t i);
+#define ROLE_FAIL(rc) (100 - (rc))
 
-/* 1 if buf/len is a whole churn value (its number in *i), else 0. */
+/* Splits "KEY:N" (rest NULL) or "KEY:N:REST" into its parts; 0 or -1. */
+int role_arg(const char *arg, char *key, int64_t *n, char *rest,
+             size_t rest_cap);
+
+/* Names KEY.a and KEY.b (buffers of SHARED_KEY_MAX + 1); -1 if too long. */
+int role_pair_keys(const char *key, char *a, char *b);
+
+/* test_contention.c */
+int role_version(const char *arg);     /* KEY:V  key has version V */
+int role_adder(const char *arg);       /* KEY:K  K x shared_add(KEY, 1) */
+int role_cas_inc(const char *arg);     /* KEY:K  K CAS increments, retrying */
+int role_pair_writer(const char *arg); /* KEY:N  N tx writing KEY.a = KEY.b */
+int role_pair_reader(const char *arg); /* KEY:N  N locked reads: a == b */
+
+/* test_torture.c */
+int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
+int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */
+
+/* Churn values: self-checking, numbered. */
+uint32_t churn_value(unsigned char *buf, uint64_t i);
 int churn_check(const unsigned char *buf, uint32_t len, uint64_t *i);
 
 #endif /* SHARED_ROLES_H */

@@ -35,6 +35,11 @@ Suite *core_suite(void);
 Suite *corrupt_suite(void);
 Suite *process_suite(void);
 Suite *exports_suite(void);
+Suite *contention_suite(void);
+Suite *torture_suite(void);
+
+/* The kill-torture loop outside Check (shared_tests --kills N). */
+int torture_main(int kills);
 Suite *selfcheck_suite(void); /* Windows only */
 Suite *attach_suite(void);    /* POSIX only */
 
