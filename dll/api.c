@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "api.h"
 
 /* The calling thread holds the lock in a transaction (shared_lock). */
 static SHARED__TLS int tls_tx;
+/* The transaction changed something: publish it on commit. */
+static SHARED__TLS int tls_dirty;
 static SHARED__TLS uint32_t tls_os_error;
 static _Atomic uint32_t g_timeout = SHARED_DEFAULT_TIMEOUT_MS;
 
@@ -33,11 +35,24 @@ uint32_t shared_set_timeout(uint32_t timeout_ms)
     return atomic_exchange(&g_timeout, timeout_ms);
 }
 
+/* This process's entry in the peer registry (UINT32_MAX: none). */
+static _Atomic uint32_t g_self_peer = UINT32_MAX;
+
+void shared__set_self_peer(uint32_t idx)
+{
+    atomic_store(&g_self_peer, idx);
+}
+
+uint32_t shared__self_peer(void)
+{
+    return atomic_load(&g_self_peer);
+}
+
 /*
  * Takes the lock. Here, and only here, a lock taken over from a dead holder
  * (or a journal a holder left open) goes through the one recovery path.
  */
-static int acquire(shared__region *r, uint32_t timeout_ms)
+int shared__acquire(shared__region *r, uint32_t timeout_ms)
 {
     int rc = shared__backend_lock(timeout_ms);
     if (rc == SHARED_ETIMEDOUT)
@@ -52,7 +67,57 @@ static int acquire(shared__region *r, uint32_t timeout_ms)
             shared__backend_consistent();
     }
     atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
+    uint32_t me = shared__self_peer();
+    if (me < SHARED_MAX_PEERS)
+        atomic_store_explicit(&r->peer[me].active_ms, shared__backend_unix_ms(),
+                              memory_order_relaxed);
     return 0;
+}
+
+int shared__in_tx(void)
+{
+    return tls_tx;
+}
+
+/* (locked) Publishes a committed change: counted for shared_wait(NULL),
+ * and waiters are woken by wake() once the lock is released. */
+void shared__notify(shared__region *r)
+{
+    atomic_fetch_add(&r->hdr.changes, 1);
+    atomic_fetch_add(&r->hdr.wake_seq, 1);
+}
+
+void shared__wake(shared__region *r)
+{
+    shared__backend_wake(r);
+}
+
+int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
+                 int *wiped)
+{
+    uint32_t idx, pid = shared__backend_pid();
+    int rc = shared__acquire(r, shared__timeout());
+    if (rc)
+        return rc;
+    if (atomic_load(&r->hdr.closed)) {
+        shared__backend_unlock();
+        return SHARED__RETRY; /* its last peer is removing it */
+    }
+    uint32_t others = shared__peer_reap(r, shared__backend_alive, pid);
+    *wiped = 0;
+    if (wipe_if_alone && others == 0) {
+        shared__op_reset(r);
+        shared__chan_reset(r);
+        atomic_store(&r->hdr.creator_pid, pid);
+        shared__notify(r);
+        *wiped = 1;
+    }
+    rc = shared__peer_join(r, pid, shared__backend_start_time(), exe,
+                           shared__backend_unix_ms(), &idx);
+    if (rc == 0)
+        shared__set_self_peer(idx);
+    shared__backend_unlock();
+    return rc;
 }
 
 /* Enters a change: under the thread's transaction, or a single journaled
@@ -62,7 +127,7 @@ static int change_begin(shared__region **r)
     int rc = shared__backend_attach(r);
     if (rc || tls_tx)
         return rc;
-    rc = acquire(*r, shared__timeout());
+    rc = shared__acquire(*r, shared__timeout());
     if (rc == 0)
         shared__journal_begin(*r, SHARED__J_SINGLE);
     return rc;
@@ -70,10 +135,16 @@ static int change_begin(shared__region **r)
 
 static int change_end(shared__region *r, int rc)
 {
-    if (!tls_tx) {
-        shared__journal_commit(r);
-        shared__backend_unlock();
+    if (tls_tx) {
+        tls_dirty |= rc == 0;
+        return rc;
     }
+    shared__journal_commit(r);
+    if (rc == 0)
+        shared__notify(r);
+    shared__backend_unlock();
+    if (rc == 0)
+        shared__wake(r);
     return rc;
 }
 
@@ -150,7 +221,7 @@ static int read_key(shared__region *r, const char *key, uint32_t klen,
     int rc = shared__read(r, key, klen, c);
     if (rc != SHARED__RETRY)
         return rc;
-    rc = acquire(r, shared__timeout());
+    rc = shared__acquire(r, shared__timeout());
     if (rc)
         return rc;
     rc = shared__read_locked(r, key, klen, c);
@@ -186,7 +257,7 @@ int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
 /* Copies every used slot into `snap`; returns the count, or an error. */
 static int snapshot(shared__region *r, shared__copy *snap, int *corrupt)
 {
-    int n = 0, rc = tls_tx ? 0 : acquire(r, shared__timeout());
+    int n = 0, rc = tls_tx ? 0 : shared__acquire(r, shared__timeout());
     if (rc)
         return rc;
     for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
@@ -236,7 +307,7 @@ int shared_foreach(shared_foreach_fn fn, void *ctx)
 /* Describes every slot into `snap` under the lock. */
 static int inspect_snapshot(shared__region *r, shared_slot_info *snap)
 {
-    int rc = tls_tx ? 0 : acquire(r, shared__timeout());
+    int rc = tls_tx ? 0 : shared__acquire(r, shared__timeout());
     if (rc)
         return rc;
     for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++)
@@ -275,11 +346,12 @@ int shared_lock(uint32_t timeout_ms)
         return SHARED_EINTX;
     int rc = shared__backend_attach(&r);
     if (rc == 0)
-        rc = acquire(r, timeout_ms);
+        rc = shared__acquire(r, timeout_ms);
     if (rc)
         return rc;
     shared__journal_begin(r, SHARED__J_TX);
     tls_tx = 1;
+    tls_dirty = 0;
     return 0;
 }
 
@@ -288,12 +360,18 @@ static int tx_end(int commit)
     shared__region *r;
     if (!tls_tx || shared__backend_attach(&r) != 0)
         return SHARED_ENOTLOCKED;
+    int publish = commit && tls_dirty;
     if (commit)
         shared__journal_commit(r);
     else
         shared__journal_rollback(r);
+    if (publish)
+        shared__notify(r);
     tls_tx = 0;
+    tls_dirty = 0;
     shared__backend_unlock();
+    if (publish)
+        shared__wake(r);
     return 0;
 }
 
@@ -314,11 +392,14 @@ int shared_reset(void)
         return SHARED_EINTX;
     int rc = shared__backend_attach(&r);
     if (rc == 0)
-        rc = acquire(r, shared__timeout());
+        rc = shared__acquire(r, shared__timeout());
     if (rc)
         return rc;
     shared__op_reset(r);
+    shared__chan_reset(r);
+    shared__notify(r);
     shared__backend_unlock();
+    shared__wake(r);
     return 0;
 }
 
@@ -365,6 +446,14 @@ int shared_stats(shared_statistics *stats)
     s.creator_pid = atomic_load(&r->hdr.creator_pid);
     s.tx_open = atomic_load(&r->hdr.tx_gen) & 1u;
     s.journal_entries = atomic_load(&r->hdr.jcount);
+    s.changes = atomic_load(&r->hdr.changes);
+    s.max_peers = SHARED_MAX_PEERS;
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
+        s.peers += atomic_load(&r->peer[i].owner) != 0;
+    s.peers_reaped = atomic_load(&r->hdr.peers_reaped);
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++)
+        s.channels_used += atomic_load(&r->channel[i].name_len) != 0;
+    s.waiters = shared__backend_waiters(r);
     memcpy(stats, &s, s.size);
     return 0;
 }

@@ -50,9 +50,45 @@ int shared__backend_created_here(void);
  * attach. */
 const char *shared__backend_object_name(void);
 
+/*
+ * Blocks until r->hdr.wake_seq differs from `seen` or timeout_ms pass; may
+ * return early (callers re-check their condition). A change published
+ * (wake_seq bumped, then shared__backend_wake) after the caller read `seen`
+ * always ends the wait. Returns 0, SHARED_EFULL (no waiter slot left) or
+ * SHARED_ESYSTEM.
+ */
+int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms);
+
+/* Wakes every thread of every process blocked in shared__backend_wait. */
+void shared__backend_wake(shared__region *r);
+
+/* Threads blocked in shared__backend_wait now (for statistics). */
+uint32_t shared__backend_waiters(shared__region *r);
+
+/* Peer liveness (see shared__alive_fn) and this process's identity. */
+int shared__backend_alive(uint32_t pid, uint64_t start_time);
+uint32_t shared__backend_pid(void);
+uint64_t shared__backend_start_time(void);
+
+/* Milliseconds: Unix time (for people) and a monotonic clock (timeouts). */
+uint64_t shared__backend_unix_ms(void);
+uint64_t shared__backend_ticks_ms(void);
+
 /* Provided by api.c for the backends: record the OS error code behind the
- * error being returned, and read the process's lock timeout. */
+ * error being returned, read the process's lock timeout, take the lock
+ * (running the one owner-died recovery path), and note this process's peer
+ * entry (UINT32_MAX: none). */
 void shared__set_os_error(uint32_t code);
 uint32_t shared__timeout(void);
+int shared__acquire(shared__region *r, uint32_t timeout_ms);
+void shared__set_self_peer(uint32_t idx);
+uint32_t shared__self_peer(void);
+
+/* Shared by both backends' attach: under the lock, removes dead peers and
+ * registers this process. If `wipe_if_alone` and no other live process is
+ * registered, the state was abandoned by dead processes: it is wiped, and
+ * *wiped set. Returns 0 or SHARED_EFULL (registry full), lock errors. */
+int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
+                 int *wiped);
 
 #endif /* SHARED_BACKEND_H */

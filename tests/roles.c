@@ -63,6 +63,22 @@ static int role_attach(const char *instance)
     return st.created_here ? 10 : 0;
 }
 
+/* linger INSTANCE: attach under INSTANCE, create the file
+ * "linger-INSTANCE", and stay attached until killed. */
+static int role_linger(const char *instance)
+{
+    char marker[96];
+    shared_statistics st = {.size = sizeof st};
+    proc_setenv("SHARED_INSTANCE", instance);
+    int rc = shared_stats(&st);
+    if (rc)
+        return FAIL(rc);
+    snprintf(marker, sizeof marker, "linger-%s", instance);
+    touch(marker);
+    proc_sleep_ms(60000);
+    return 3;
+}
+
 /* hold MARKER: take the lock, say so, and wait to be killed. */
 static int role_hold(const char *marker)
 {
@@ -141,6 +157,7 @@ static const role_entry k_roles[] = {
     {"expect", role_expect},
     {"attach", role_attach},
     {"hold", role_hold},
+    {"linger", role_linger},
     {"tx-die", role_tx_die},
     {"version", role_version},
     {"adder", role_adder},

@@ -94,6 +94,55 @@ void shared__op_reset(shared__region *r);
 /* (locked) Describes slot i for shared_inspect. */
 void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out);
 
+/* ---- channels (all locked) ---- */
+
+/* Finds the channel named `name`; creates it if `create`. 0 with its index,
+ * SHARED_ENOTFOUND (absent, !create) or SHARED_ECHANNELS (no room). */
+int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
+                      int create, uint32_t *idx);
+
+/* Queues a message: 0, or SHARED_EFULL when the ring is full. */
+int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
+                      uint32_t len);
+
+/* Takes the oldest message: 0, SHARED_ENOTFOUND (empty), SHARED_ETOOBIG
+ * (kept; *len set) or SHARED_ECORRUPT (dropped). */
+int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
+                      uint32_t *len);
+
+/* Describes channel idx; 0, or SHARED_ENOTFOUND if unused. */
+int shared__chan_info(shared__region *r, uint32_t idx,
+                      shared_channel_info *out);
+
+/* Empties every channel and forgets their names. */
+void shared__chan_reset(shared__region *r);
+
+/* ---- peers ---- */
+
+/* Tells whether the process (pid, start_time) is still running: 1 yes,
+ * 0 gone (or the pid now belongs to another process). start_time 0 (an
+ * entry still being filled in) matches any process with that pid. */
+typedef int (*shared__alive_fn)(uint32_t pid, uint64_t start_time);
+
+/* (locked) Registers a process; 0 with its entry index, or SHARED_EFULL. */
+int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
+                      const char *exe, uint64_t now_ms, uint32_t *idx);
+
+/* Removes the entry of `pid` (lock-free: one CAS; safe in DllMain). */
+void shared__peer_leave(shared__region *r, uint32_t idx, uint32_t pid);
+
+/* (locked) Removes entries of processes `alive` says are gone; returns the
+ * number of live entries left besides `self_pid`'s. */
+uint32_t shared__peer_reap(shared__region *r, shared__alive_fn alive,
+                           uint32_t self_pid);
+
+/* Describes entry idx; 0, or SHARED_ENOTFOUND if free. */
+int shared__peer_info(shared__region *r, uint32_t idx, uint32_t self_pid,
+                      shared_peer_info *out);
+
+/* The owner word of a peer or waiter entry for `pid`. */
+uint64_t shared__owner_word(uint32_t pid);
+
 /* Counts a corrupt slot in the statistics. */
 void shared__count_corrupt(shared__region *r);
 

@@ -17,10 +17,14 @@
 #include "shared.h"
 
 #define SHARED__MAGIC 0x3176646572616873ull /* "shared v1", little-endian */
-#define SHARED__LAYOUT_VERSION 1u
+#define SHARED__LAYOUT_VERSION 2u
 #define SHARED__READY 0x52454459u /* header.ready once formatted */
 
-#define SHARED__KEY_WORDS 8u /* 64 bytes: key + NUL padding */
+#define SHARED__KEY_WORDS 8u  /* 64 bytes: key + NUL padding */
+#define SHARED__NAME_WORDS 8u /* channel and executable names, as keys */
+#define SHARED__MSG_WORDS ((SHARED_MSG_MAX + 7u) / 8u)
+#define SHARED__MAX_WAITERS 256u /* Windows: threads blocked at once */
+#define SHARED__WAITER_WORDS (SHARED__MAX_WAITERS / 64u)
 #define SHARED__VALUE_WORDS ((SHARED_VALUE_MAX + 7u) / 8u)
 
 /* Slot states, packed in the low byte of image.meta. */
@@ -62,6 +66,49 @@ typedef struct shared__jentry {
 } shared__jentry;
 
 /*
+ * A registered process. `owner` is 0 when the entry is free, else the pid
+ * shifted left by 8 with a non-zero tag: claimed and released with one CAS,
+ * so two reapers can never both take the same entry.
+ */
+typedef struct shared__peer {
+    _Atomic uint64_t owner;
+    _Atomic uint64_t start_time; /* OS process start time; 0 until ready */
+    _Atomic uint64_t attach_ms;  /* Unix time in ms */
+    _Atomic uint64_t active_ms;  /* last lock taken */
+    _Atomic uint64_t exe[SHARED__NAME_WORDS];
+} shared__peer;
+
+/* Windows: a thread blocked in a wait owns one of these and a named event
+ * ..-wait-<index>-<gen>; writers set the events of every owned entry. */
+typedef struct shared__waiter {
+    _Atomic uint64_t owner; /* as shared__peer.owner */
+    _Atomic uint64_t start_time;
+    _Atomic uint32_t gen;
+    _Atomic uint32_t reserved;
+} shared__waiter;
+
+/* One message of a channel's ring; check covers length and data. */
+typedef struct shared__msg {
+    _Atomic uint32_t len;
+    _Atomic uint32_t reserved;
+    _Atomic uint64_t check;
+    _Atomic uint64_t data[SHARED__MSG_WORDS];
+} shared__msg;
+
+/* A named channel: messages head .. tail-1 are queued (tail - head <=
+ * SHARED_CHANNEL_DEPTH). Unused while name_len is 0. */
+typedef struct shared__channel {
+    _Atomic uint64_t name[SHARED__NAME_WORDS];
+    _Atomic uint32_t name_len;
+    _Atomic uint32_t reserved;
+    _Atomic uint64_t head;
+    _Atomic uint64_t tail;
+    _Atomic uint64_t sent;
+    _Atomic uint64_t received;
+    shared__msg ring[SHARED_CHANNEL_DEPTH];
+} shared__channel;
+
+/*
  * The header. The first block is written once when the region is formatted
  * and never changes; readers copy it and validate the copy.
  */
@@ -87,8 +134,15 @@ typedef struct shared__header {
     _Atomic uint64_t lock_timeouts;
     _Atomic uint64_t recoveries;
     _Atomic uint64_t corrupt_seen;
-    _Atomic uint32_t jcount; /* valid journal entries */
-    _Atomic uint32_t jkind;  /* SHARED__J_* */
+    _Atomic uint32_t jcount;   /* valid journal entries */
+    _Atomic uint32_t jkind;    /* SHARED__J_* */
+    _Atomic uint64_t changes;  /* committed changes, for shared_wait */
+    _Atomic uint32_t wake_seq; /* bumped after every change: waiters */
+    _Atomic uint32_t waiters;  /* POSIX: processes blocked on wake_seq */
+    _Atomic uint32_t closed;   /* POSIX: removed by its last peer */
+    _Atomic uint32_t reserved;
+    _Atomic uint64_t peers_reaped;
+    _Atomic uint64_t wait_mask[SHARED__WAITER_WORDS]; /* Windows waiters */
 
     /* Reserved for the backend's lock object (POSIX: pthread_mutex_t). */
     union {
@@ -103,6 +157,9 @@ typedef struct shared__region {
     _Atomic uint32_t hint[SHARED_MAX_KEYS];
     shared__slot slot[SHARED_MAX_KEYS];
     shared__jentry journal[SHARED_JOURNAL_MAX];
+    shared__peer peer[SHARED_MAX_PEERS];
+    shared__waiter waiter[SHARED__MAX_WAITERS];
+    shared__channel channel[SHARED_CHANNELS];
 } shared__region;
 
 /* Bitness of this build, stored in the header. */

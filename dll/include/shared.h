@@ -107,7 +107,8 @@ extern "C" {
   XX(EACCESS, -19, "access to the named OS object is denied")                  \
   XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)")   \
   XX(EINVAL, -21, "invalid argument")                                          \
-  XX(ENOMEM, -22, "out of memory")
+  XX(ENOMEM, -22, "out of memory")                                             \
+  XX(ECHANNELS, -23, "every channel is in use (SHARED_CHANNELS)")
 
 typedef enum shared_error {
     SHARED_OK = 0,
@@ -160,7 +161,36 @@ typedef struct shared_statistics {
     uint32_t creator_pid;     /* process that created the state */
     uint32_t tx_open;         /* 1: some thread holds a transaction open */
     uint32_t journal_entries; /* slots in the open change's undo journal */
+    uint64_t changes;         /* committed changes (see shared_wait) */
+    uint32_t peers;           /* registered processes (see shared_peers) */
+    uint32_t max_peers;       /* SHARED_MAX_PEERS of the library build */
+    uint64_t peers_reaped;    /* dead processes removed from the registry */
+    uint32_t channels_used;   /* channels created, of SHARED_CHANNELS */
+    uint32_t waiters;         /* threads blocked in a wait right now */
 } shared_statistics;
+
+/* A registered process, as seen by shared_peers. */
+typedef struct shared_peer_info {
+    uint32_t pid;
+    uint32_t self;       /* 1: the calling process */
+    uint64_t start_time; /* OS start time (Linux: clock ticks after boot;
+                            Windows: FILETIME); tells a reused pid apart */
+    uint64_t attach_ms;  /* when it attached, Unix time in ms */
+    uint64_t active_ms;  /* when it last took the lock, Unix time in ms */
+    char exe[64];        /* executable name, NUL-terminated */
+} shared_peer_info;
+
+/* A channel, as seen by shared_channels. */
+typedef struct shared_channel_info {
+    char name[SHARED_KEY_MAX + 1];
+    uint32_t depth;    /* messages queued now */
+    uint32_t capacity; /* SHARED_CHANNEL_DEPTH */
+    uint64_t sent;     /* messages ever sent */
+    uint64_t received; /* messages ever received */
+} shared_channel_info;
+
+typedef int (*shared_peer_fn)(const shared_peer_info *peer, void *ctx);
+typedef int (*shared_channel_fn)(const shared_channel_info *chan, void *ctx);
 
 /* Slot states, as reported in shared_slot_info.state. */
 #define SHARED_SLOT_FREE 0u
@@ -272,6 +302,62 @@ SHARED_API int shared_foreach(shared_foreach_fn fn, void *ctx);
  * SHARED_ENULL, SHARED_ENOMEM, SHARED_ETIMEDOUT, attach errors.
  */
 SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
+
+/*
+ * Waits until `key`'s version differs from `seen_version`, at most
+ * `timeout_ms` milliseconds. A deleted or missing key has version 0, so
+ * seen_version 0 waits for the key to be created and a deletion ends a wait.
+ * With key NULL, waits for any change to the section: seen_version is then
+ * the section's change count (shared_statistics.changes, or the
+ * new_version of a previous wait).
+ * A change made after the caller read seen_version is never missed, every
+ * waiter of every process wakes, and a waiting thread uses no CPU.
+ *   new_version  optional: the version (or change count) now.
+ * Returns 0 on a change, SHARED_ETIMEDOUT (new_version still reported),
+ * SHARED_EINTX (waiting inside a transaction would block everyone),
+ * SHARED_EFULL (Windows: SHARED__MAX_WAITERS threads already wait), key
+ * errors, SHARED_ECORRUPT, attach errors.
+ */
+SHARED_API int shared_wait(const char *key, uint64_t seen_version,
+                           uint32_t timeout_ms, uint64_t *new_version);
+
+/*
+ * Queues a message of `len` bytes (0..SHARED_MSG_MAX) on the channel named
+ * `channel` (1..SHARED_KEY_MAX bytes; created on first use). Each message is
+ * received exactly once, by one receiver, in the order it was sent (per
+ * sender). If the channel is full, waits up to timeout_ms for room
+ * (0: never waits). Errors: SHARED_EFULL (still full at the timeout),
+ * SHARED_ECHANNELS (no channel left to create), SHARED_EVALTOOLONG,
+ * SHARED_ENULL, key errors for the name, SHARED_EINTX (not inside a
+ * transaction), SHARED_ETIMEDOUT (the lock), SHARED_ECORRUPT, attach errors.
+ */
+SHARED_API int shared_send(const char *channel, const void *msg, uint32_t len,
+                           uint32_t timeout_ms);
+
+/*
+ * Takes the oldest message from the channel into `buf` (capacity `cap`),
+ * waiting up to timeout_ms for one (0: never waits). `len` receives its
+ * length. Errors: SHARED_ETIMEDOUT (still empty at the timeout),
+ * SHARED_ETOOBIG (buffer too small: the message stays queued, len tells its
+ * size), SHARED_ECORRUPT (a damaged message: it is dropped, the next call
+ * gets the next one), SHARED_ECHANNELS, SHARED_ENULL, key errors,
+ * SHARED_EINTX, attach errors.
+ */
+SHARED_API int shared_recv(const char *channel, void *buf, uint32_t cap,
+                           uint32_t *len, uint32_t timeout_ms);
+
+/*
+ * Calls `fn` for every channel created so far (a snapshot under the lock).
+ * Returns the number visited or a negative error.
+ */
+SHARED_API int shared_channels(shared_channel_fn fn, void *ctx);
+
+/*
+ * Calls `fn` for every registered process, after removing those that died
+ * without detaching (their pid is gone, or now belongs to a process with
+ * another start time). Returns the number visited or a negative error.
+ */
+SHARED_API int shared_peers(shared_peer_fn fn, void *ctx);
 
 /*
  * Starts a transaction in the calling thread: takes the lock, waiting at most

@@ -6,6 +6,13 @@
  * robust mutex in the header's backend area and only then sets the ready
  * flag; every other opener waits (bounded) for that flag. A creator that
  * died before setting it is detected by its pid, and the object is made anew.
+ *
+ * Lifetime mirrors Windows: every process registers as a peer on attach and
+ * leaves when it exits (library destructor). The last one to leave marks
+ * the object closed and removes it, under the lock, so a new first user
+ * starts clean; an opener that finds it closed makes a new one. An object
+ * whose every peer died without leaving is recognised on attach (no live
+ * peer after reaping) and wiped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,9 +33,11 @@
 #define INSTANCE_MAX 32
 
 static pthread_mutex_t g_attach = PTHREAD_MUTEX_INITIALIZER;
-static shared__region *_Atomic g_region;
+static shared__region *_Atomic g_region; /* mapped: the lock is usable */
+static _Atomic int g_ready;              /* mapped and registered */
 static char g_name[96];
 static int g_created;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
 const char *shared__backend_name(void)
 {
@@ -148,7 +157,8 @@ static int open_existing(int fd, uint64_t deadline, shared__region **out)
     return 0;
 }
 
-static int attach(shared__region **out)
+/* Maps the object: creates it, or opens an existing one. */
+static int map_object(shared__region **out)
 {
     int rc = make_name();
     if (rc)
@@ -188,22 +198,86 @@ int shared__backend_created_here(void)
     return g_created;
 }
 
+/* A forked child is another process: it registers anew on its next call
+ * (its parent's entry stays the parent's). */
+static void after_fork_child(void)
+{
+    atomic_store(&g_ready, 0);
+    g_created = 0;
+    shared__set_self_peer(UINT32_MAX);
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+/* Maps (if needed) and registers this process; retries when the object
+ * turns out to be closed by its last peer. */
+static int attach(void)
+{
+    char exe[64];
+    shared__posix_exe_name(exe, sizeof exe);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        shared__region *r = atomic_load(&g_region);
+        int rc = 0, wiped = 0;
+        if (!r) {
+            rc = map_object(&r);
+            if (rc)
+                return rc;
+            atomic_store_explicit(&g_region, r, memory_order_release);
+        }
+        rc = shared__join(r, exe, !g_created, &wiped);
+        if (rc != SHARED__RETRY) {
+            g_created |= wiped;
+            return rc;
+        }
+        atomic_store(&g_region, NULL);
+        munmap(r, sizeof *r);
+        g_created = 0;
+    }
+    return SHARED_ETIMEDOUT;
+}
+
 int shared__backend_attach(shared__region **region)
 {
-    shared__region *r = atomic_load_explicit(&g_region, memory_order_acquire);
-    if (r) {
-        *region = r;
+    if (atomic_load_explicit(&g_ready, memory_order_acquire)) {
+        *region = atomic_load(&g_region);
         return 0;
     }
+    pthread_once(&g_atfork_once, install_atfork);
     int rc = 0;
     pthread_mutex_lock(&g_attach);
-    r = atomic_load(&g_region);
-    if (!r) {
-        rc = attach(&r);
+    if (!atomic_load(&g_ready)) {
+        rc = attach();
         if (rc == 0)
-            atomic_store_explicit(&g_region, r, memory_order_release);
+            atomic_store_explicit(&g_ready, 1, memory_order_release);
     }
     pthread_mutex_unlock(&g_attach);
-    *region = r;
+    *region = atomic_load(&g_region);
     return rc;
+}
+
+/*
+ * Leaves the registry when the process exits or unloads the library. The
+ * last peer closes and removes the object, under the lock (bounded: a lock
+ * held too long means someone is alive; then only the lock-free leave).
+ */
+__attribute__((destructor)) static void detach(void)
+{
+    shared__region *r = atomic_load(&g_region);
+    uint32_t me = shared__self_peer(), pid = (uint32_t)getpid();
+    if (!r || !atomic_load(&g_ready) || me == UINT32_MAX)
+        return;
+    if (shared__acquire(r, 200) != 0) {
+        shared__peer_leave(r, me, pid);
+        return;
+    }
+    shared__peer_leave(r, me, pid);
+    shared__set_self_peer(UINT32_MAX);
+    if (shared__peer_reap(r, shared__backend_alive, pid) == 0) {
+        atomic_store(&r->hdr.closed, 1);
+        shm_unlink(g_name);
+    }
+    shared__backend_unlock();
 }

@@ -11,9 +11,12 @@
 #include "win.h"
 
 /* SYSTEM and Administrators: all access. Authenticated users: wait on and
- * release the mutex (SYNCHRONIZE | MUTEX_MODIFY_STATE), nothing else. */
-static const wchar_t k_sddl[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)"
-                                L"(A;;0x00100001;;;AU)";
+ * release the mutex (SYNCHRONIZE | MUTEX_MODIFY_STATE) or set the event
+ * (SYNCHRONIZE | EVENT_MODIFY_STATE), nothing else. */
+static const wchar_t k_sddl_mutex[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)"
+                                      L"(A;;0x00100001;;;AU)";
+static const wchar_t k_sddl_event[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)"
+                                      L"(A;;0x00100002;;;AU)";
 
 static HANDLE g_mutex;
 static char g_name[96];
@@ -33,27 +36,37 @@ static int win_error(DWORD err)
     return SHARED_ESYSTEM;
 }
 
-int shared__win_lock_open(void)
+HANDLE shared__win_object(const wchar_t *name, int mutex)
 {
-    wchar_t wname[96];
     PSECURITY_DESCRIPTOR sd = NULL;
-    snprintf(g_name, sizeof g_name, "Global\\shared-%016llx-lock",
-             (unsigned long long)SHARED_BUILD_ID);
-    MultiByteToWideChar(CP_UTF8, 0, g_name, -1, wname, 96);
     if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            k_sddl, SDDL_REVISION_1, &sd, NULL))
-        return win_error(GetLastError());
+            mutex ? k_sddl_mutex : k_sddl_event, SDDL_REVISION_1, &sd, NULL))
+        return NULL;
     SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
-    HANDLE h = CreateMutexW(&sa, FALSE, wname);
+    HANDLE h = mutex ? CreateMutexW(&sa, FALSE, name)
+                     : CreateEventW(&sa, FALSE, FALSE, name);
     DWORD err = GetLastError();
     LocalFree(sd);
     if (!h && err == ERROR_ACCESS_DENIED) {
         /* Created by another user: open it with the rights we are given. */
-        h = OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, wname);
+        h = mutex ? OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name)
+                  : OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
         err = GetLastError();
     }
     if (!h)
-        return win_error(err);
+        SetLastError(err);
+    return h;
+}
+
+int shared__win_lock_open(void)
+{
+    wchar_t wname[96];
+    snprintf(g_name, sizeof g_name, "Global\\shared-%016llx-lock",
+             (unsigned long long)SHARED_BUILD_ID);
+    MultiByteToWideChar(CP_UTF8, 0, g_name, -1, wname, 96);
+    HANDLE h = shared__win_object(wname, 1);
+    if (!h)
+        return win_error(GetLastError());
     g_mutex = h;
     return 0;
 }

@@ -95,10 +95,26 @@ static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
         /* The section starts with creator_pid 0 whenever no process holds
          * it: the first process to attach claims it. */
         uint32_t none = 0;
+        char exe[64];
+        int wiped = 0;
         g_created = atomic_compare_exchange_strong(
             &g_region.hdr.creator_pid, &none, (uint32_t)GetCurrentProcessId());
+        shared__win_exe_name(exe, sizeof exe);
+        /* No wipe here: the section itself dies with its last process. */
+        *rc = shared__join(&g_region, exe, 0, &wiped);
     }
     return *rc == 0;
+}
+
+/* Leaving the registry is one CAS: nothing here waits (loader lock). */
+BOOL WINAPI DllMain(HINSTANCE dll, DWORD reason, LPVOID reserved)
+{
+    (void)dll;
+    (void)reserved;
+    uint32_t me = shared__self_peer();
+    if (reason == DLL_PROCESS_DETACH && me != UINT32_MAX)
+        shared__peer_leave(&g_region, me, (uint32_t)GetCurrentProcessId());
+    return TRUE;
 }
 
 int shared__backend_created_here(void)

@@ -56,16 +56,31 @@ static shared__region *prepare(mode_t mode, off_t size)
     return p;
 }
 
-START_TEST(fresh_object_is_created_private)
+START_TEST(object_lives_as_long_as_its_peers)
 {
     struct stat st;
-    char path[160];
-    ck_assert_int_eq(child_attach(), 10); /* created it */
+    char path[160], marker[96];
     snprintf(path, sizeof path, "/dev/shm%s", g_obj);
+    snprintf(marker, sizeof marker, "linger-%s", g_inst);
+    remove(marker);
+    /* A lone process creates the object and removes it when it exits. */
+    ck_assert_int_eq(child_attach(), 10);
+    ck_assert_int_ne(stat(path, &st), 0);
+    /* While one process stays attached, others find its object. */
+    int h = role_start("linger", g_inst);
+    ck_assert_int_ge(h, 0);
+    ck_assert(file_wait(marker, 30000));
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0600);
     ck_assert_uint_eq(st.st_size, sizeof(shared__region));
-    ck_assert_int_eq(child_attach(), 0); /* a second opener joins it */
+    ck_assert_int_eq(child_attach(), 0);
+    /* Killed, it can not remove the object; the next process recognises
+     * that every peer is dead and starts clean. */
+    proc_kill(h);
+    remove(marker);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(child_attach(), 10);
+    ck_assert_int_ne(stat(path, &st), 0);
 }
 END_TEST
 
@@ -136,7 +151,7 @@ Suite *attach_suite(void)
     TCase *tc = tcase_create("attach");
     tcase_add_checked_fixture(tc, attach_setup, attach_teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, fresh_object_is_created_private);
+    tcase_add_test(tc, object_lives_as_long_as_its_peers);
     tcase_add_test(tc, bad_instance_name_is_einval);
     tcase_add_test(tc, object_readable_by_others_is_eaccess);
     tcase_add_test(tc, object_of_another_size_is_eversion);

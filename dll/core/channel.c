@@ -1,0 +1,156 @@
+/*
+ * channel.c - named message channels: a bounded ring per channel, changed
+ * only under the lock. A message is written whole before `tail` moves past
+ * it and copied out before `head` does, so a sender or receiver that dies
+ * at any point leaves every other message in place, once.
+ */
+#include <string.h>
+
+#include "slot.h"
+
+static uint64_t msg_check(uint32_t len, const uint64_t *words, uint32_t n)
+{
+    uint64_t h = shared__mix(0x452821e638d01377ull, len);
+    for (uint32_t i = 0; i < n; i++)
+        h = shared__mix(h, words[i]);
+    return h;
+}
+
+/* Reads a channel's name into buf (NUL-terminated); its length or 0. */
+static uint32_t chan_name(shared__channel *c, char *buf)
+{
+    uint64_t words[SHARED__NAME_WORDS];
+    uint32_t n = LOAD(&c->name_len);
+    if (n == 0 || n > SHARED_KEY_MAX)
+        return 0;
+    for (uint32_t i = 0; i < SHARED__NAME_WORDS; i++)
+        words[i] = LOAD(&c->name[i]);
+    memcpy(buf, words, n);
+    buf[n] = '\0';
+    return n;
+}
+
+int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
+                      int create, uint32_t *idx)
+{
+    char buf[SHARED__NAME_WORDS * 8u + 1];
+    uint32_t free_idx = UINT32_MAX;
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
+        uint32_t n = chan_name(&r->channel[i], buf);
+        if (n == nlen && memcmp(buf, name, n) == 0) {
+            *idx = i;
+            return 0;
+        }
+        if (n == 0 && free_idx == UINT32_MAX)
+            free_idx = i;
+    }
+    if (!create)
+        return SHARED_ENOTFOUND;
+    if (free_idx == UINT32_MAX)
+        return SHARED_ECHANNELS;
+    shared__channel *c = &r->channel[free_idx];
+    uint64_t words[SHARED__NAME_WORDS] = {0};
+    memcpy(words, name, nlen);
+    for (uint32_t i = 0; i < SHARED__NAME_WORDS; i++)
+        STORE(&c->name[i], words[i]);
+    STORE(&c->head, 0);
+    STORE(&c->tail, 0);
+    STORE(&c->sent, 0);
+    STORE(&c->received, 0);
+    /* Named last: a creator that dies before this leaves the entry free. */
+    atomic_store_explicit(&c->name_len, nlen, memory_order_release);
+    *idx = free_idx;
+    return 0;
+}
+
+/* Head and tail, validated: a ring can not hold more than its depth. */
+static int ring_state(shared__region *r, shared__channel *c, uint64_t *head,
+                      uint64_t *tail)
+{
+    *head = LOAD(&c->head);
+    *tail = LOAD(&c->tail);
+    if (*tail < *head || *tail - *head > SHARED_CHANNEL_DEPTH) {
+        shared__count_corrupt(r);
+        return SHARED_ECORRUPT;
+    }
+    return 0;
+}
+
+int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
+                      uint32_t len)
+{
+    shared__channel *c = &r->channel[idx];
+    uint64_t head, tail, words[SHARED__MSG_WORDS] = {0};
+    int rc = ring_state(r, c, &head, &tail);
+    if (rc)
+        return rc;
+    if (tail - head == SHARED_CHANNEL_DEPTH)
+        return SHARED_EFULL;
+    shared__msg *m = &c->ring[tail % SHARED_CHANNEL_DEPTH];
+    uint32_t n = (len + 7u) / 8u;
+    if (len)
+        memcpy(words, msg, len);
+    STORE(&m->len, len);
+    for (uint32_t i = 0; i < n; i++)
+        STORE(&m->data[i], words[i]);
+    STORE(&m->check, msg_check(len, words, n));
+    SHARED__CRASH_POINT(40); /* written, not yet queued */
+    atomic_store_explicit(&c->tail, tail + 1u, memory_order_release);
+    STORE(&c->sent, LOAD(&c->sent) + 1u);
+    return 0;
+}
+
+int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
+                      uint32_t *len)
+{
+    shared__channel *c = &r->channel[idx];
+    uint64_t head, tail, words[SHARED__MSG_WORDS];
+    int rc = ring_state(r, c, &head, &tail);
+    if (rc)
+        return rc;
+    if (head == tail)
+        return SHARED_ENOTFOUND;
+    shared__msg *m = &c->ring[head % SHARED_CHANNEL_DEPTH];
+    uint32_t n = LOAD(&m->len);
+    uint32_t nw = n <= SHARED_MSG_MAX ? (n + 7u) / 8u : 0;
+    for (uint32_t i = 0; i < nw; i++)
+        words[i] = LOAD(&m->data[i]);
+    if (n > SHARED_MSG_MAX || LOAD(&m->check) != msg_check(n, words, nw)) {
+        shared__count_corrupt(r);
+        STORE(&c->head, head + 1u); /* drop it: the channel goes on */
+        return SHARED_ECORRUPT;
+    }
+    *len = n;
+    if (n > cap)
+        return SHARED_ETOOBIG;
+    if (n)
+        memcpy(buf, words, n);
+    SHARED__CRASH_POINT(41); /* copied out, not yet taken */
+    atomic_store_explicit(&c->head, head + 1u, memory_order_release);
+    STORE(&c->received, LOAD(&c->received) + 1u);
+    return 0;
+}
+
+int shared__chan_info(shared__region *r, uint32_t idx, shared_channel_info *out)
+{
+    shared__channel *c = &r->channel[idx];
+    uint64_t head, tail;
+    memset(out, 0, sizeof *out);
+    if (chan_name(c, out->name) == 0)
+        return SHARED_ENOTFOUND;
+    if (ring_state(r, c, &head, &tail) == 0)
+        out->depth = (uint32_t)(tail - head);
+    out->capacity = SHARED_CHANNEL_DEPTH;
+    out->sent = LOAD(&c->sent);
+    out->received = LOAD(&c->received);
+    return 0;
+}
+
+void shared__chan_reset(shared__region *r)
+{
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
+        STORE(&r->channel[i].name_len, 0);
+        STORE(&r->channel[i].head, 0);
+        STORE(&r->channel[i].tail, 0);
+    }
+}

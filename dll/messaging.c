@@ -1,0 +1,249 @@
+/*
+ * messaging.c - the exported functions that wait: shared_wait, shared_send,
+ * shared_recv; and the registries they come with: shared_channels,
+ * shared_peers. Every wait reads wake_seq before checking its condition and
+ * then blocks only while wake_seq is unchanged, so a change published in
+ * between is never missed (the backend's wait re-checks after it has
+ * registered as a waiter).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static uint64_t now_ms(void)
+{
+    return shared__backend_ticks_ms();
+}
+
+/* Milliseconds left until `deadline` (0 when past). */
+static uint32_t left(uint64_t deadline)
+{
+    uint64_t now = now_ms();
+    return now >= deadline ? 0 : (uint32_t)(deadline - now);
+}
+
+static uint64_t deadline_of(uint32_t timeout_ms)
+{
+    return now_ms() + timeout_ms;
+}
+
+/* The version shared_wait compares: a key's (0 if missing) or the
+ * section's change count. */
+static int current(shared__region *r, const char *key, uint32_t klen,
+                   uint64_t *v)
+{
+    shared__copy c;
+    if (!key) {
+        *v = atomic_load(&r->hdr.changes);
+        return 0;
+    }
+    int rc = shared__read(r, key, klen, &c);
+    if (rc == SHARED__RETRY) {
+        rc = shared__acquire(r, shared__timeout());
+        if (rc)
+            return rc;
+        rc = shared__read_locked(r, key, klen, &c);
+        shared__backend_unlock();
+    }
+    if (rc == SHARED_ENOTFOUND) {
+        *v = 0;
+        return 0;
+    }
+    *v = rc == 0 ? c.version : 0;
+    return rc;
+}
+
+int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
+                uint64_t *new_version)
+{
+    shared__region *r;
+    uint32_t klen = 0;
+    int rc = key ? shared__key_check(key, &klen) : 0;
+    if (rc == 0 && shared__in_tx())
+        rc = SHARED_EINTX;
+    if (rc == 0)
+        rc = shared__backend_attach(&r);
+    if (rc)
+        return rc;
+    uint64_t deadline = deadline_of(timeout_ms), v = 0;
+    for (;;) {
+        uint32_t seq = atomic_load(&r->hdr.wake_seq);
+        rc = current(r, key, klen, &v);
+        if (new_version)
+            *new_version = v;
+        if (rc)
+            return rc;
+        if (v != seen_version)
+            return 0;
+        uint32_t ms = left(deadline);
+        if (ms == 0)
+            return SHARED_ETIMEDOUT;
+        rc = shared__backend_wait(r, seq, ms);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Checks a channel call's arguments and attaches. */
+static int chan_begin(const char *channel, uint32_t *nlen, shared__region **r)
+{
+    int rc = shared__key_check(channel, nlen);
+    if (rc == 0 && shared__in_tx())
+        rc = SHARED_EINTX;
+    if (rc == 0)
+        rc = shared__backend_attach(r);
+    return rc;
+}
+
+/*
+ * The loop shared by send and recv: under the lock, `op` either succeeds,
+ * fails for good, or returns `again` (full / empty); then it waits for a
+ * change and tries again until the deadline, when `again` becomes
+ * `timeout_rc`.
+ */
+typedef int (*chan_op)(shared__region *r, uint32_t idx, void *ctx);
+
+static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
+                     uint32_t timeout_ms, chan_op op, void *ctx, int again,
+                     int timeout_rc)
+{
+    uint64_t deadline = deadline_of(timeout_ms);
+    for (;;) {
+        uint32_t idx, seq = atomic_load(&r->hdr.wake_seq);
+        int rc = shared__acquire(r, shared__timeout());
+        if (rc)
+            return rc;
+        rc = shared__chan_find(r, name, nlen, 1, &idx);
+        if (rc == 0)
+            rc = op(r, idx, ctx);
+        if (rc == 0)
+            shared__notify(r);
+        shared__backend_unlock();
+        if (rc == 0)
+            shared__wake(r);
+        if (rc != again)
+            return rc;
+        uint32_t ms = left(deadline);
+        if (ms == 0)
+            return timeout_rc;
+        rc = shared__backend_wait(r, seq, ms);
+        if (rc)
+            return rc;
+    }
+}
+
+typedef struct send_ctx {
+    const void *msg;
+    uint32_t len;
+} send_ctx;
+
+static int send_op(shared__region *r, uint32_t idx, void *ctx)
+{
+    send_ctx *s = ctx;
+    return shared__chan_send(r, idx, s->msg, s->len);
+}
+
+int shared_send(const char *channel, const void *msg, uint32_t len,
+                uint32_t timeout_ms)
+{
+    shared__region *r;
+    uint32_t nlen = 0;
+    if (!msg && len)
+        return SHARED_ENULL;
+    if (len > SHARED_MSG_MAX)
+        return SHARED_EVALTOOLONG;
+    int rc = chan_begin(channel, &nlen, &r);
+    if (rc)
+        return rc;
+    send_ctx s = {msg, len};
+    return chan_loop(r, channel, nlen, timeout_ms, send_op, &s, SHARED_EFULL,
+                     SHARED_EFULL);
+}
+
+typedef struct recv_ctx {
+    void *buf;
+    uint32_t cap;
+    uint32_t *len;
+} recv_ctx;
+
+static int recv_op(shared__region *r, uint32_t idx, void *ctx)
+{
+    recv_ctx *c = ctx;
+    return shared__chan_recv(r, idx, c->buf, c->cap, c->len);
+}
+
+int shared_recv(const char *channel, void *buf, uint32_t cap, uint32_t *len,
+                uint32_t timeout_ms)
+{
+    shared__region *r;
+    uint32_t nlen = 0;
+    if (!len || (!buf && cap))
+        return SHARED_ENULL;
+    int rc = chan_begin(channel, &nlen, &r);
+    if (rc)
+        return rc;
+    recv_ctx c = {buf, cap, len};
+    return chan_loop(r, channel, nlen, timeout_ms, recv_op, &c,
+                     SHARED_ENOTFOUND, SHARED_ETIMEDOUT);
+}
+
+int shared_channels(shared_channel_fn fn, void *ctx)
+{
+    shared__region *r;
+    if (!fn)
+        return SHARED_ENULL;
+    int rc = shared__backend_attach(&r);
+    if (rc)
+        return rc;
+    shared_channel_info *snap = malloc(sizeof(*snap) * SHARED_CHANNELS);
+    if (!snap)
+        return SHARED_ENOMEM;
+    int n = 0;
+    rc = shared__in_tx() ? 0 : shared__acquire(r, shared__timeout());
+    if (rc == 0) {
+        for (uint32_t i = 0; i < SHARED_CHANNELS; i++)
+            n += shared__chan_info(r, i, &snap[n]) == 0;
+        if (!shared__in_tx())
+            shared__backend_unlock();
+    }
+    int visited = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        visited++;
+        if (fn(&snap[i], ctx))
+            break;
+    }
+    free(snap);
+    return rc ? rc : visited;
+}
+
+int shared_peers(shared_peer_fn fn, void *ctx)
+{
+    shared__region *r;
+    if (!fn)
+        return SHARED_ENULL;
+    int rc = shared__backend_attach(&r);
+    if (rc)
+        return rc;
+    shared_peer_info *snap = malloc(sizeof(*snap) * SHARED_MAX_PEERS);
+    if (!snap)
+        return SHARED_ENOMEM;
+    uint32_t pid = shared__backend_pid();
+    int n = 0;
+    rc = shared__in_tx() ? 0 : shared__acquire(r, shared__timeout());
+    if (rc == 0) {
+        shared__peer_reap(r, shared__backend_alive, pid);
+        for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
+            n += shared__peer_info(r, i, pid, &snap[n]) == 0;
+        if (!shared__in_tx())
+            shared__backend_unlock();
+    }
+    int visited = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        visited++;
+        if (fn(&snap[i], ctx))
+            break;
+    }
+    free(snap);
+    return rc ? rc : visited;
+}
