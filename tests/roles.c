@@ -165,6 +165,12 @@ static const role_entry k_roles[] = {
     {"pair-writer", role_pair_writer},
     {"pair-reader", role_pair_reader},
     {"churn", role_churn},
+    {"later", role_later},
+    {"waiter", role_waiter},
+    {"ponger", role_ponger},
+    {"producer", role_producer},
+    {"consumer", role_consumer},
+    {"stay", role_stay},
     {"verify-churn", role_verify_churn},
 };
 

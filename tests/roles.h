@@ -26,6 +26,18 @@ int role_cas_inc(const char *arg);     /* KEY:K  K CAS increments, retrying */
 int role_pair_writer(const char *arg); /* KEY:N  N tx writing KEY.a = KEY.b */
 int role_pair_reader(const char *arg); /* KEY:N  N locked reads: a == b */
 
+/* test_wait.c */
+int role_later(const char *arg);  /* KEY:MS:VALUE  set (or "-": del) later */
+int role_waiter(const char *arg); /* KEY:SEEN  wait for a new version */
+int role_ponger(const char *arg); /* KEY:N  answer KEY.a in KEY.b, N times */
+
+/* test_channel.c */
+int role_producer(const char *arg); /* CH:K:ID,ACKFILE  send K messages */
+int role_consumer(const char *arg); /* CH:0:FILE  receive until "stop" */
+
+/* test_peers.c */
+int role_stay(const char *arg); /* MARKER  attach, say so, stay */
+
 /* test_torture.c */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
 int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */

@@ -37,6 +37,9 @@ Suite *process_suite(void);
 Suite *exports_suite(void);
 Suite *contention_suite(void);
 Suite *torture_suite(void);
+Suite *wait_suite(void);
+Suite *channel_suite(void);
+Suite *peers_suite(void);
 
 /* The kill-torture loop outside Check (shared_tests --kills N). */
 int torture_main(int kills);

@@ -75,6 +75,8 @@ typedef struct shared__peer {
     _Atomic uint64_t start_time; /* OS process start time; 0 until ready */
     _Atomic uint64_t attach_ms;  /* Unix time in ms */
     _Atomic uint64_t active_ms;  /* last lock taken */
+    _Atomic uint32_t waiting;    /* POSIX: its threads counted in waiters */
+    _Atomic uint32_t reserved;
     _Atomic uint64_t exe[SHARED__NAME_WORDS];
 } shared__peer;
 

@@ -34,6 +34,7 @@ int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
                                             shared__owner_word(pid)))
             continue;
         STORE(&p->start_time, 0);
+        STORE(&p->waiting, 0);
         STORE(&p->attach_ms, now_ms);
         STORE(&p->active_ms, now_ms);
         for (uint32_t w = 0; w < SHARED__NAME_WORDS; w++)
@@ -67,8 +68,13 @@ uint32_t shared__peer_reap(shared__region *r, shared__alive_fn alive,
             live += pid != self_pid;
             continue;
         }
-        if (atomic_compare_exchange_strong(&p->owner, &owner, 0))
+        /* A process that died waiting still counts in `waiters`. */
+        uint32_t waiting = LOAD(&p->waiting);
+        if (atomic_compare_exchange_strong(&p->owner, &owner, 0)) {
             atomic_fetch_add(&r->hdr.peers_reaped, 1);
+            if (waiting && waiting <= LOAD(&r->hdr.waiters))
+                atomic_fetch_sub(&r->hdr.waiters, waiting);
+        }
     }
     return live;
 }

@@ -3,9 +3,10 @@
  * word (shared, not private: it lives in a MAP_SHARED mapping). A waiter
  * counts itself in `waiters` before it compares the word, and a writer bumps
  * the word before it reads `waiters`: either the writer sees the waiter and
- * wakes it, or the waiter sees the new word and does not sleep. A waiter
- * that dies leaves only a count that is one too high: writers then make a
- * needless wake call, nothing waits on it.
+ * wakes it, or the waiter sees the new word and does not sleep. Each
+ * process also counts its waiting threads in its peer entry, so when a
+ * process dies waiting, whoever reaps it takes its threads off `waiters`
+ * (until then writers only make a needless wake call; nothing is stuck).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +29,9 @@ int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms)
     struct timespec ts = {(time_t)(timeout_ms / 1000u),
                           (long)(timeout_ms % 1000u) * 1000000L};
     int rc = 0;
+    uint32_t me = shared__self_peer();
+    if (me < SHARED_MAX_PEERS)
+        atomic_fetch_add(&r->peer[me].waiting, 1);
     atomic_fetch_add(&r->hdr.waiters, 1);
     if (atomic_load(&r->hdr.wake_seq) == seen &&
         futex(&r->hdr.wake_seq, FUTEX_WAIT, seen, &ts) != 0 &&
@@ -36,6 +40,8 @@ int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms)
         rc = SHARED_ESYSTEM;
     }
     atomic_fetch_sub(&r->hdr.waiters, 1);
+    if (me < SHARED_MAX_PEERS)
+        atomic_fetch_sub(&r->peer[me].waiting, 1);
     return rc;
 }
 
