@@ -28,9 +28,9 @@ enum {
 typedef struct ctl_opts {
     int json, raw, version, yes, all, help;
     const char *file;
-    uint32_t interval_ms;
     int64_t count;   /* watch: stop after this many changes (-1: never) */
     int64_t seconds; /* hold, watch: stop after this long (-1: never) */
+    int64_t timeout; /* --timeout MS (-1: not given) */
     int npos;
     const char *pos[CTL_MAX_ARGS];
 } ctl_opts;
@@ -47,6 +47,21 @@ int ctl_reset(ctl_opts *o);
 int ctl_dump(ctl_opts *o);
 int ctl_watch(ctl_opts *o);
 int ctl_hold(ctl_opts *o);
+int ctl_send(ctl_opts *o);
+int ctl_recv(ctl_opts *o);
+int ctl_peers(ctl_opts *o);
+
+/* Listings shared by stats, dump and peers (JSON: an array, no newline).
+ * Return the library's result. */
+int ctl_print_peers(int json);
+int ctl_print_channels(int json);
+
+/* The value argument of set / cas / send: pos[at], '-' for stdin, or
+ * --file. */
+int ctl_value_arg(ctl_opts *o, int at, unsigned char *buf, uint32_t *len);
+
+/* How long send and recv may wait: --timeout, else the default. */
+uint32_t ctl_wait_ms(const ctl_opts *o);
 
 /* Reports a failed call on stderr ("sharectl: WHAT: message (NAME)") and
  * returns the exit code for it. */

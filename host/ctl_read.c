@@ -159,6 +159,12 @@ static void print_stats(const shared_statistics *s, int json)
         {"created_here", s->created_here},
         {"tx_open", s->tx_open},
         {"journal_entries", s->journal_entries},
+        {"changes", s->changes},
+        {"peers", s->peers},
+        {"max_peers", s->max_peers},
+        {"peers_reaped", s->peers_reaped},
+        {"channels_used", s->channels_used},
+        {"waiters", s->waiters},
     };
     if (json) {
         printf("{\"backend\":\"%s\",\"object_name\":", s->backend);
@@ -167,6 +173,8 @@ static void print_stats(const shared_statistics *s, int json)
         printf(",\"build_id\":\"%016llx\"", (unsigned long long)s->build_id);
         for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
             printf(",\"%s\":%llu", f[i].name, f[i].v);
+        printf(",\"channels\":");
+        ctl_print_channels(1);
         printf("}\n");
         return;
     }
@@ -174,6 +182,7 @@ static void print_stats(const shared_statistics *s, int json)
            s->object_name, (unsigned long long)s->build_id);
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         printf("%s: %llu\n", f[i].name, f[i].v);
+    ctl_print_channels(0);
 }
 
 int ctl_stats(ctl_opts *o)
@@ -243,9 +252,12 @@ int ctl_dump(ctl_opts *o)
     if (o->json) {
         printf("{\"header\":");
         print_stats(&s, 1);
+        printf(",\"peers\":");
+        ctl_print_peers(1);
         printf(",\"slots\":[");
     } else {
         print_stats(&s, 0);
+        ctl_print_peers(0);
         printf("\n");
     }
     rc = shared_inspect(dump_visit, &d);

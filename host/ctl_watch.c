@@ -1,6 +1,7 @@
 /*
- * ctl_watch.c - `sharectl watch`: prints the keys, then every change, by
- * comparing versions between snapshots taken every --interval ms.
+ * ctl_watch.c - `sharectl watch`: prints the keys, then every change. It
+ * sleeps in shared_wait(NULL, ...) until the section's change count moves,
+ * then compares the versions of a new snapshot with the last one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,10 +52,16 @@ static int take_visit(const shared_entry *e, void *ctx)
     return 0;
 }
 
-static int take(snap *s)
+/* Takes a snapshot; *changes is the change count it includes at least. */
+static int take(snap *s, uint64_t *changes)
 {
+    shared_statistics st = {.size = sizeof st};
+    int rc = shared_stats(&st);
+    if (rc)
+        return rc;
+    *changes = st.changes;
     s->n = 0;
-    int rc = shared_foreach(take_visit, s);
+    rc = shared_foreach(take_visit, s);
     return rc < 0 && rc != SHARED_ECORRUPT ? rc : 0;
 }
 
@@ -126,8 +133,9 @@ int ctl_watch(ctl_opts *o)
         rc = ctl_fail("watch", SHARED_ENOMEM);
         goto out;
     }
+    uint64_t changes = 0;
     proc_catch_interrupt();
-    if ((err = take(old)) != 0) {
+    if ((err = take(old, &changes)) != 0) {
         rc = ctl_fail("watch", err);
         goto out;
     }
@@ -143,8 +151,13 @@ int ctl_watch(ctl_opts *o)
     int64_t seen = 0;
     while (!proc_interrupted() && proc_now_ms() < end &&
            (o->count < 0 || seen < o->count)) {
-        proc_sleep_ms(o->interval_ms);
-        if ((err = take(now)) != 0) {
+        /* Short waits, so that Ctrl-C and --seconds are noticed. */
+        err = shared_wait(NULL, changes, 500, NULL);
+        if (err == SHARED_ETIMEDOUT)
+            continue;
+        if (err == 0)
+            err = take(now, &changes);
+        if (err != 0) {
             /* A lock held too long is worth a line, not the end of watch. */
             if (err != SHARED_ETIMEDOUT) {
                 rc = ctl_fail("watch", err);

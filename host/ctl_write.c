@@ -25,11 +25,9 @@ static int read_stream(FILE *f, const char *name, unsigned char *buf,
     return CTL_OK;
 }
 
-/*
- * The value of set / cas: the argument at pos[at], '-' for standard input,
- * or --file. Exactly one of them.
- */
-static int value_arg(ctl_opts *o, int at, unsigned char *buf, uint32_t *len)
+/* The value of set / cas / send: the argument at pos[at], '-' for standard
+ * input, or --file. Exactly one of them. */
+int ctl_value_arg(ctl_opts *o, int at, unsigned char *buf, uint32_t *len)
 {
     const char *arg = o->npos > at ? o->pos[at] : NULL;
     if ((arg != NULL) == (o->file != NULL))
@@ -60,7 +58,7 @@ int ctl_set(ctl_opts *o)
 {
     static unsigned char buf[SHARED_VALUE_MAX];
     uint32_t len = 0;
-    int rc = value_arg(o, 1, buf, &len);
+    int rc = ctl_value_arg(o, 1, buf, &len);
     if (rc)
         return rc;
     rc = shared_set(o->pos[0], buf, len);
@@ -98,7 +96,7 @@ int ctl_cas(ctl_opts *o)
     uint32_t len = 0;
     if (text_parse_u64(o->pos[1], &expected) != 0)
         return ctl_usage("cas needs a version number, not '%s'", o->pos[1]);
-    int rc = value_arg(o, 2, buf, &len);
+    int rc = ctl_value_arg(o, 2, buf, &len);
     if (rc)
         return rc;
     rc = shared_cas(o->pos[0], expected, buf, len, &version);
@@ -121,6 +119,11 @@ int ctl_cas(ctl_opts *o)
         printf("%llu\n", (unsigned long long)version);
     }
     return ctl_exit_code(rc);
+}
+
+uint32_t ctl_wait_ms(const ctl_opts *o)
+{
+    return o->timeout >= 0 ? (uint32_t)o->timeout : SHARED_DEFAULT_TIMEOUT_MS;
 }
 
 int ctl_reset(ctl_opts *o)

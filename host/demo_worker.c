@@ -216,5 +216,18 @@ int demo_worker(const demo_run *run, int me)
     }
     p.state = 'd';
     rc = demo_progress_put(run, me, &p);
-    return rc ? fail(me, "finish", rc) : 0;
+    if (rc)
+        return fail(me, "finish", rc);
+    /* Report on the results channel, then count in "done", on which the
+     * parent waits. */
+    char key[SHARED_KEY_MAX + 1], report[96];
+    int n = snprintf(report, sizeof report, "worker %d ops=%lld hand=%lld", me,
+                     (long long)p.ops, (long long)p.handoffs);
+    demo_key(key, run, "results", -1);
+    rc = shared_send(key, report, (uint32_t)n, 10000);
+    if (rc)
+        return fail(me, "report", rc);
+    demo_key(key, run, "done", -1);
+    rc = shared_add(key, 1, NULL);
+    return rc ? fail(me, "done", rc) : 0;
 }

@@ -47,10 +47,21 @@ static const command k_commands[] = {
      "transaction and journal state, and every used or corrupt slot (--all:\n"
      "free slots too) with its sequence number, hint and version."},
     {"watch", ctl_watch, 0, CTL_MAX_ARGS,
-     "watch [KEY...] [--interval MS] [--count N] [--seconds S] [--json]",
+     "watch [KEY...] [--count N] [--seconds S] [--json]",
      "Prints the keys (all, or the ones named), then a line for every\n"
-     "change, until Ctrl-C, N changes or S seconds. Polls the versions\n"
-     "every MS milliseconds (default 100)."},
+     "change, until Ctrl-C, N changes or S seconds. It sleeps in\n"
+     "shared_wait and wakes when another process changes the section;\n"
+     "changes made in quick succession may show as one."},
+    {"send", ctl_send, 1, 2, "send CHANNEL MSG | --file F | -  [--timeout MS]",
+     "Queues the message on CHANNEL, waiting up to MS ms (default 5000) if\n"
+     "the channel is full (then exit 5)."},
+    {"recv", ctl_recv, 1, 1, "recv CHANNEL [--timeout MS] [--raw] [--json]",
+     "Takes the oldest message from CHANNEL and prints it, waiting up to MS\n"
+     "ms (default 5000; 0: do not wait) for one (then exit 4). Every\n"
+     "message is received exactly once, by one receiver."},
+    {"peers", ctl_peers, 0, 0, "peers [--json]",
+     "Lists the processes using the shared state (dead ones are removed\n"
+     "first): pid, executable, when they attached and last took the lock."},
     {"hold", ctl_hold, 0, 0, "hold [--seconds S]",
      "Keeps the shared state alive until Ctrl-C or S seconds. On Windows\n"
      "the state exists only while some process has shared.dll loaded: run\n"
@@ -202,11 +213,7 @@ static int parse_args(int argc, char **argv, ctl_opts *o)
             if (parse_count("--timeout", next, &n) || n > UINT32_MAX - 1)
                 return CTL_USAGE;
             shared_set_timeout((uint32_t)n);
-            i++;
-        } else if (strcmp(a, "--interval") == 0) {
-            if (parse_count("--interval", next, &n) || n < 1 || n > 60000)
-                return ctl_usage("--interval takes 1..60000 ms");
-            o->interval_ms = (uint32_t)n;
+            o->timeout = n;
             i++;
         } else if (strcmp(a, "--count") == 0) {
             if (parse_count("--count", next, &o->count))
@@ -258,8 +265,8 @@ int main(int argc, char **argv)
         return ctl_usage("no command '%s'", argv[1]);
     ctl_opts o;
     memset(&o, 0, sizeof o);
-    o.interval_ms = 100;
     o.count = -1;
+    o.timeout = -1;
     o.seconds = -1;
     int rc = parse_args(argc, argv, &o);
     if (rc)

@@ -190,10 +190,15 @@ static void kill_when_paused(parent *pa)
     fflush(stdout);
 }
 
-/* Watches the workers until all have exited; returns 0 if none failed. */
+/* Watches the workers until all have exited; returns 0 if none failed.
+ * Between looks it waits on the "done" key (workers count themselves
+ * there when they finish) instead of sleeping. */
 static int supervise(parent *pa)
 {
+    char done[SHARED_KEY_MAX + 1];
+    uint64_t done_version = 0;
     uint64_t limit = proc_now_ms() + RUN_LIMIT_MS;
+    demo_key(done, &pa->run, "done", -1);
     for (;;) {
         int running = 0;
         for (int i = 0; i < pa->run.workers; i++) {
@@ -213,7 +218,7 @@ static int supervise(parent *pa)
             kill_when_paused(pa);
         forward_token(pa);
         show_progress(pa, 0);
-        proc_sleep_ms(pa->tty ? 50 : 20);
+        shared_wait(done, done_version, pa->tty ? 50 : 20, &done_version);
     }
     show_progress(pa, 1);
     return 0;
@@ -226,6 +231,32 @@ static int check(const char *what, long long got, long long want,
     printf("  %-18s %lld (expected %lld%s)%*s%s\n", what, got, want, note,
            got > 999999 ? 1 : 4, "", ok ? "ok" : "MISMATCH");
     return ok;
+}
+
+/* Receives the workers' reports from the results channel; checks each
+ * against the worker's progress record. Returns the number of good ones. */
+static int reports(parent *pa, int *bad)
+{
+    char key[SHARED_KEY_MAX + 1], text[128];
+    uint32_t len = 0;
+    int good = 0;
+    *bad = 0;
+    demo_key(key, &pa->run, "results", -1);
+    while (shared_recv(key, text, sizeof text - 1, &len, 0) == 0) {
+        int w;
+        long long ops, hand;
+        demo_progress p;
+        text[len] = '\0';
+        if (sscanf(text, "worker %d ops=%lld hand=%lld", &w, &ops, &hand) ==
+                3 &&
+            w >= 0 && w < pa->run.workers &&
+            demo_progress_get(&pa->run, w, &p) == 0 && p.ops == ops &&
+            p.handoffs == hand)
+            good++;
+        else
+            ++*bad;
+    }
+    return good;
 }
 
 static int verify(parent *pa, const shared_statistics *s0)
@@ -258,6 +289,10 @@ static int verify(parent *pa, const shared_statistics *s0)
         ok &= check("acknowledged", hand, pa->run.handoffs * pa->run.workers,
                     " hand-offs");
     ok &= check("version slips", viol, 0, ", versions monotone");
+    int bad, finished = pa->run.workers - pa->killed;
+    ok &= check("reports received", reports(pa, &bad), finished,
+                ", on the results channel");
+    ok &= bad == 0;
     for (int i = 0; i < pa->run.workers; i++) {
         if (!(pa->killed && i == pa->victim) && pa->exit_code[i] != 0) {
             printf("  worker %d exited with %d  MISMATCH\n", i,
@@ -283,6 +318,8 @@ static void cleanup(const parent *pa)
     static const char *const names[] = {"w", "dead", "pause", "paused"};
     char key[SHARED_KEY_MAX + 1];
     demo_key(key, &pa->run, "counter", -1);
+    shared_del(key);
+    demo_key(key, &pa->run, "done", -1);
     shared_del(key);
     demo_key(key, &pa->run, "token", -1);
     shared_del(key);

@@ -90,6 +90,19 @@ check "add while watching" 0 "3" -- add hits 1
 if wait "$watch_pid" && tr -d '\r' <"$TMP/watch" | grep -q '^hits = 3  (v'; then
     pass=$((pass + 1)); else echo "FAIL watch: $(cat "$TMP/watch")"; fail=$((fail + 1)); fi
 
+# Channels and peers, across separate sharectl processes.
+check "send" 0 -- send jobs "first job"
+check "send another" 0 -- send jobs second
+check "recv in another process" 0 "first job" -- recv jobs
+check "recv --json" 0 '{"channel":"jobs","length":6,"message":"second"}' -- recv jobs --json
+check "recv on empty channel times out" 4 -- recv jobs --timeout 0
+check "oversize message" 2 -- send jobs "$(printf 'm%.0s' $(seq 1 300))"
+check "send without message" 2 -- send jobs
+if ctl peers | grep -q "sharectl"; then pass=$((pass + 1)); else
+    echo "FAIL peers: $(ctl peers)"; fail=$((fail + 1)); fi
+if ctl stats | grep -q "channel jobs: depth 0/16, sent 2, received 2"; then
+    pass=$((pass + 1)); else echo "FAIL stats channels"; fail=$((fail + 1)); fi
+
 check "reset --yes" 0 -- reset --yes
 check "list after reset" 0 "" -- list
 

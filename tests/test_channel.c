@@ -178,6 +178,7 @@ START_TEST(channel_table_has_a_bound)
         snprintf(name, sizeof name, "c.%u", (unsigned)i);
         ck_assert_code(shared_send(name, "x", 1, 0), SHARED_OK);
     }
+    /* Every channel holds a message: none can be recycled. */
     ck_assert_code(shared_send("c.extra", "x", 1, 0), SHARED_ECHANNELS);
     ck_assert_code(shared_recv("c.extra", name, sizeof name, &len, 0),
                    SHARED_ECHANNELS);
@@ -185,8 +186,18 @@ START_TEST(channel_table_has_a_bound)
     ck_assert_int_eq(shared_channels(count_channels, &cc), SHARED_CHANNELS);
     ck_assert_int_eq(cc.n, SHARED_CHANNELS);
     ck_assert_uint_eq(cc.depth_of_a, 2);
-    ck_assert_code(shared_reset(), SHARED_OK); /* reset frees them */
-    ck_assert_code(shared_send("c.extra", "x", 1, 0), SHARED_OK);
+    /* Emptied, a channel may be recycled for a new name; queued messages
+     * elsewhere are untouched. */
+    ck_assert_code(shared_recv("c.1", name, sizeof name, &len, 0), SHARED_OK);
+    ck_assert_code(shared_send("c.extra", "z", 1, 0), SHARED_OK);
+    ck_assert_code(shared_recv("c.extra", name, sizeof name, &len, 0),
+                   SHARED_OK);
+    ck_assert_mem_eq(name, "z", 1);
+    ck_assert_code(shared_recv("c.0", name, sizeof name, &len, 0), SHARED_OK);
+    ck_assert_mem_eq(name, "x", 1);
+    ck_assert_code(shared_reset(), SHARED_OK); /* reset frees them all */
+    cc.n = 0;
+    ck_assert_int_eq(shared_channels(count_channels, &cc), 0);
 }
 END_TEST
 

@@ -30,24 +30,36 @@ static uint32_t chan_name(shared__channel *c, char *buf)
     return n;
 }
 
+/*
+ * A full table recycles an empty channel: nothing queued, so nothing is
+ * lost; a receiver still waiting on its old name looks the name up again
+ * when it wakes and gets a channel of that name anew.
+ */
 int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
                       int create, uint32_t *idx)
 {
     char buf[SHARED__NAME_WORDS * 8u + 1];
-    uint32_t free_idx = UINT32_MAX;
+    uint32_t free_idx = UINT32_MAX, empty_idx = UINT32_MAX;
     for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
-        uint32_t n = chan_name(&r->channel[i], buf);
+        shared__channel *c = &r->channel[i];
+        uint32_t n = chan_name(c, buf);
         if (n == nlen && memcmp(buf, name, n) == 0) {
             *idx = i;
             return 0;
         }
         if (n == 0 && free_idx == UINT32_MAX)
             free_idx = i;
+        if (n != 0 && empty_idx == UINT32_MAX &&
+            LOAD(&c->head) == LOAD(&c->tail))
+            empty_idx = i;
     }
     if (!create)
         return SHARED_ENOTFOUND;
     if (free_idx == UINT32_MAX)
+        free_idx = empty_idx;
+    if (free_idx == UINT32_MAX)
         return SHARED_ECHANNELS;
+    STORE(&r->channel[free_idx].name_len, 0);
     shared__channel *c = &r->channel[free_idx];
     uint64_t words[SHARED__NAME_WORDS] = {0};
     memcpy(words, name, nlen);

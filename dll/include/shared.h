@@ -96,7 +96,7 @@ extern "C" {
   XX(ETYPE, -8, "operation does not fit the key's type")                       \
   XX(EOVERFLOW, -9, "counter would overflow int64")                            \
   XX(EFULL, -10, "table is full (SHARED_MAX_KEYS keys in use)")                \
-  XX(ETIMEDOUT, -11, "timed out waiting for the lock")                         \
+  XX(ETIMEDOUT, -11, "timed out (no lock, change or message in time)")         \
   XX(ECORRUPT, -12, "shared section holds corrupt data")                       \
   XX(EVERSION, -13, "shared section header does not match this build")         \
   XX(ENOTSHARED, -14, "the DLL's .shared section is not marked SHARED")        \
@@ -108,7 +108,7 @@ extern "C" {
   XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)")   \
   XX(EINVAL, -21, "invalid argument")                                          \
   XX(ENOMEM, -22, "out of memory")                                             \
-  XX(ECHANNELS, -23, "every channel is in use (SHARED_CHANNELS)")
+  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")
 
 typedef enum shared_error {
     SHARED_OK = 0,
@@ -326,8 +326,10 @@ SHARED_API int shared_wait(const char *key, uint64_t seen_version,
  * `channel` (1..SHARED_KEY_MAX bytes; created on first use). Each message is
  * received exactly once, by one receiver, in the order it was sent (per
  * sender). If the channel is full, waits up to timeout_ms for room
- * (0: never waits). Errors: SHARED_EFULL (still full at the timeout),
- * SHARED_ECHANNELS (no channel left to create), SHARED_EVALTOOLONG,
+ * (0: never waits). When all SHARED_CHANNELS are in use, creating one
+ * recycles a channel that holds no message (its counts restart). Errors:
+ * SHARED_EFULL (still full at the timeout), SHARED_ECHANNELS (every channel
+ * holds messages), SHARED_EVALTOOLONG,
  * SHARED_ENULL, key errors for the name, SHARED_EINTX (not inside a
  * transaction), SHARED_ETIMEDOUT (the lock), SHARED_ECORRUPT, attach errors.
  */
