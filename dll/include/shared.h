@@ -14,8 +14,15 @@
  *   another file path is another image with its own, separate section.
  * - Lifetime (POSIX): the state lives in a shared memory object named
  *   `/shared-<uid>-<build id>` (plus `-<SHARED_INSTANCE>` when that
- *   environment variable is set). It persists until it is removed or the
- *   machine reboots. It is created mode 0600: only the same user shares it.
+ *   environment variable is set), created mode 0600: only the same user
+ *   shares it. It mirrors Windows: every process registers as a peer on its
+ *   first call and leaves at exit; the last one to leave removes the object,
+ *   so the next first user starts empty. If every registered process died
+ *   without leaving (killed), the next process to attach finds no live peer
+ *   and wipes the state before using it.
+ * - Peers: a process that dies without leaving is removed from the registry
+ *   by any live process (shared_peers, the next attach); its pid and start
+ *   time tell a reused pid apart.
  * - Security: a shared section is writable by every process that loads the
  *   DLL, whichever user runs it. Any such process can read every value and
  *   can write any byte of the section, bypassing this API. The library treats
@@ -31,8 +38,10 @@
  * - Limits are fixed when the library is built (see shared_config.h):
  *   SHARED_MAX_KEYS keys, values of 0..SHARED_VALUE_MAX bytes, keys of
  *   1..SHARED_KEY_MAX bytes without NUL, transactions touching at most
- *   SHARED_JOURNAL_MAX slots. A full table is SHARED_EFULL; nothing is ever
- *   evicted.
+ *   SHARED_JOURNAL_MAX slots, SHARED_MAX_PEERS processes, SHARED_CHANNELS
+ *   channels of SHARED_CHANNEL_DEPTH messages of 0..SHARED_MSG_MAX bytes,
+ *   and (Windows) SHARED__MAX_WAITERS (256) threads blocked in waits at once.
+ *   A full table is SHARED_EFULL; no key is ever evicted.
  * - Every call that waits for the lock gives up after the timeout set with
  *   shared_set_timeout() (default SHARED_DEFAULT_TIMEOUT_MS) and returns
  *   SHARED_ETIMEDOUT. No call waits forever.
