@@ -254,89 +254,81 @@ int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
     return 0;
 }
 
-/* Copies every used slot into `snap`; returns the count, or an error. */
-static int snapshot(shared__region *r, shared__copy *snap, int *corrupt)
+int shared__visit(const shared__visitor *v, void (*fn)(void), void *ctx)
 {
-    int n = 0, rc = tls_tx ? 0 : shared__acquire(r, shared__timeout());
+    shared__region *r;
+    if (!fn)
+        return SHARED_ENULL;
+    int rc = shared__backend_attach(&r);
     if (rc)
         return rc;
-    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
-        rc = shared__read_slot(r, i, 1, &snap[n]);
-        if (rc == 0)
-            n++;
-        else if (rc == SHARED_ECORRUPT)
-            *corrupt = 1;
+    unsigned char *snap = malloc(v->size * v->count);
+    if (!snap)
+        return SHARED_ENOMEM;
+    int n = 0, corrupt = 0, visited = 0;
+    rc = tls_tx ? 0 : shared__acquire(r, shared__timeout());
+    if (rc == 0) {
+        for (uint32_t i = 0; i < v->count; i++)
+            n += v->fill(r, i, snap + (size_t)n * v->size, &corrupt);
+        if (!tls_tx)
+            shared__backend_unlock();
     }
-    if (!tls_tx)
-        shared__backend_unlock();
-    return n;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        visited++;
+        if (v->call(snap + (size_t)i * v->size, fn, ctx))
+            break;
+    }
+    free(snap);
+    if (rc)
+        return rc;
+    return corrupt ? SHARED_ECORRUPT : visited;
+}
+
+static int fill_entry(shared__region *r, uint32_t i, void *item, int *corrupt)
+{
+    int rc = shared__read_slot(r, i, 1, item);
+    *corrupt |= rc == SHARED_ECORRUPT;
+    return rc == 0;
+}
+
+static int call_entry(const void *item, void (*fn)(void), void *ctx)
+{
+    const shared__copy *c = item;
+    shared_entry e;
+    e.key = c->key;
+    e.key_len = c->key_len;
+    e.type = c->type;
+    e.value = c->value;
+    e.value_len = c->value_len;
+    e.reserved = 0;
+    e.version = c->version;
+    return ((shared_foreach_fn)fn)(&e, ctx);
 }
 
 int shared_foreach(shared_foreach_fn fn, void *ctx)
 {
-    shared__region *r;
-    if (!fn)
-        return SHARED_ENULL;
-    int rc = shared__backend_attach(&r);
-    if (rc)
-        return rc;
-    shared__copy *snap = malloc(sizeof(shared__copy) * SHARED_MAX_KEYS);
-    if (!snap)
-        return SHARED_ENOMEM;
-    int corrupt = 0, visited = 0;
-    int n = snapshot(r, snap, &corrupt);
-    for (int i = 0; i < n; i++) {
-        shared_entry e;
-        e.key = snap[i].key;
-        e.key_len = snap[i].key_len;
-        e.type = snap[i].type;
-        e.value = snap[i].value;
-        e.value_len = snap[i].value_len;
-        e.reserved = 0;
-        e.version = snap[i].version;
-        visited++;
-        if (fn(&e, ctx))
-            break;
-    }
-    free(snap);
-    if (n < 0)
-        return n;
-    return corrupt ? SHARED_ECORRUPT : visited;
+    static const shared__visitor v = {SHARED_MAX_KEYS, sizeof(shared__copy),
+                                      fill_entry, call_entry};
+    return shared__visit(&v, (void (*)(void))fn, ctx);
 }
 
-/* Describes every slot into `snap` under the lock. */
-static int inspect_snapshot(shared__region *r, shared_slot_info *snap)
+static int fill_slot(shared__region *r, uint32_t i, void *item, int *corrupt)
 {
-    int rc = tls_tx ? 0 : shared__acquire(r, shared__timeout());
-    if (rc)
-        return rc;
-    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++)
-        shared__slot_info(r, i, &snap[i]);
-    if (!tls_tx)
-        shared__backend_unlock();
-    return 0;
+    (void)corrupt; /* reported per slot, not as an error */
+    shared__slot_info(r, i, item);
+    return 1;
+}
+
+static int call_slot(const void *item, void (*fn)(void), void *ctx)
+{
+    return ((shared_inspect_fn)fn)(item, ctx);
 }
 
 int shared_inspect(shared_inspect_fn fn, void *ctx)
 {
-    shared__region *r;
-    if (!fn)
-        return SHARED_ENULL;
-    int rc = shared__backend_attach(&r);
-    if (rc)
-        return rc;
-    shared_slot_info *snap = malloc(sizeof(shared_slot_info) * SHARED_MAX_KEYS);
-    if (!snap)
-        return SHARED_ENOMEM;
-    rc = inspect_snapshot(r, snap);
-    int visited = 0;
-    for (uint32_t i = 0; rc == 0 && i < SHARED_MAX_KEYS; i++) {
-        visited++;
-        if (fn(&snap[i], ctx))
-            break;
-    }
-    free(snap);
-    return rc ? rc : visited;
+    static const shared__visitor v = {SHARED_MAX_KEYS, sizeof(shared_slot_info),
+                                      fill_slot, call_slot};
+    return shared__visit(&v, (void (*)(void))fn, ctx);
 }
 
 int shared_lock(uint32_t timeout_ms)

@@ -15,4 +15,21 @@ void shared__notify(shared__region *r);
 /* Wakes every waiter (call after releasing the lock). */
 void shared__wake(shared__region *r);
 
+/*
+ * The visitors (shared_foreach, shared_inspect, shared_channels,
+ * shared_peers): `fill` copies item i into a private snapshot under the
+ * lock (returns 1 to keep it, 0 to skip; may flag corruption); then `call`
+ * hands each kept item to the user's callback, without the lock.
+ */
+typedef struct shared__visitor {
+    uint32_t count;
+    size_t size;
+    int (*fill)(shared__region *r, uint32_t i, void *item, int *corrupt);
+    int (*call)(const void *item, void (*fn)(void), void *ctx);
+} shared__visitor;
+
+/* Runs a visitor: the number of items visited, or an error (SHARED_ENULL,
+ * SHARED_ENOMEM, lock and attach errors, SHARED_ECORRUPT after visiting). */
+int shared__visit(const shared__visitor *v, void (*fn)(void), void *ctx);
+
 #endif /* SHARED_API_H */

@@ -6,7 +6,6 @@
  * between is never missed (the backend's wait re-checks after it has
  * registered as a waiter).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -188,62 +187,43 @@ int shared_recv(const char *channel, void *buf, uint32_t cap, uint32_t *len,
                      SHARED_ENOTFOUND, SHARED_ETIMEDOUT);
 }
 
+static int fill_channel(shared__region *r, uint32_t i, void *item, int *corrupt)
+{
+    (void)corrupt;
+    return shared__chan_info(r, i, item) == 0;
+}
+
+static int call_channel(const void *item, void (*fn)(void), void *ctx)
+{
+    return ((shared_channel_fn)fn)(item, ctx);
+}
+
 int shared_channels(shared_channel_fn fn, void *ctx)
 {
-    shared__region *r;
-    if (!fn)
-        return SHARED_ENULL;
-    int rc = shared__backend_attach(&r);
-    if (rc)
-        return rc;
-    shared_channel_info *snap = malloc(sizeof(*snap) * SHARED_CHANNELS);
-    if (!snap)
-        return SHARED_ENOMEM;
-    int n = 0;
-    rc = shared__in_tx() ? 0 : shared__acquire(r, shared__timeout());
-    if (rc == 0) {
-        for (uint32_t i = 0; i < SHARED_CHANNELS; i++)
-            n += shared__chan_info(r, i, &snap[n]) == 0;
-        if (!shared__in_tx())
-            shared__backend_unlock();
-    }
-    int visited = 0;
-    for (int i = 0; rc == 0 && i < n; i++) {
-        visited++;
-        if (fn(&snap[i], ctx))
-            break;
-    }
-    free(snap);
-    return rc ? rc : visited;
+    static const shared__visitor v = {SHARED_CHANNELS,
+                                      sizeof(shared_channel_info), fill_channel,
+                                      call_channel};
+    return shared__visit(&v, (void (*)(void))fn, ctx);
+}
+
+/* Reaps dead peers (before the first entry), then copies each live one. */
+static int fill_peer(shared__region *r, uint32_t i, void *item, int *corrupt)
+{
+    uint32_t pid = shared__backend_pid();
+    (void)corrupt;
+    if (i == 0)
+        shared__peer_reap(r, shared__backend_alive, pid);
+    return shared__peer_info(r, i, pid, item) == 0;
+}
+
+static int call_peer(const void *item, void (*fn)(void), void *ctx)
+{
+    return ((shared_peer_fn)fn)(item, ctx);
 }
 
 int shared_peers(shared_peer_fn fn, void *ctx)
 {
-    shared__region *r;
-    if (!fn)
-        return SHARED_ENULL;
-    int rc = shared__backend_attach(&r);
-    if (rc)
-        return rc;
-    shared_peer_info *snap = malloc(sizeof(*snap) * SHARED_MAX_PEERS);
-    if (!snap)
-        return SHARED_ENOMEM;
-    uint32_t pid = shared__backend_pid();
-    int n = 0;
-    rc = shared__in_tx() ? 0 : shared__acquire(r, shared__timeout());
-    if (rc == 0) {
-        shared__peer_reap(r, shared__backend_alive, pid);
-        for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
-            n += shared__peer_info(r, i, pid, &snap[n]) == 0;
-        if (!shared__in_tx())
-            shared__backend_unlock();
-    }
-    int visited = 0;
-    for (int i = 0; rc == 0 && i < n; i++) {
-        visited++;
-        if (fn(&snap[i], ctx))
-            break;
-    }
-    free(snap);
-    return rc ? rc : visited;
+    static const shared__visitor v = {
+        SHARED_MAX_PEERS, sizeof(shared_peer_info), fill_peer, call_peer};
+    return shared__visit(&v, (void (*)(void))fn, ctx);
 }
