@@ -147,6 +147,18 @@ int role_pair_keys(const char *key, char *a, char *b)
     return 0;
 }
 
+uint64_t role_last_ack(const char *path)
+{
+    uint64_t v = 0, last = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    while (fread(&v, sizeof v, 1, f) == 1)
+        last = v;
+    fclose(f);
+    return last;
+}
+
 typedef struct role_entry {
     const char *name;
     int (*run)(const char *arg);

@@ -19,6 +19,10 @@ int role_arg(const char *arg, char *key, int64_t *n, char *rest,
 /* Names KEY.a and KEY.b (buffers of SHARED_KEY_MAX + 1); -1 if too long. */
 int role_pair_keys(const char *key, char *a, char *b);
 
+/* The last whole uint64_t record of an acknowledgement file (0 if none):
+ * a killed writer may leave a partial record behind, which is ignored. */
+uint64_t role_last_ack(const char *path);
+
 /* test_contention.c */
 int role_version(const char *arg);     /* KEY:V  key has version V */
 int role_adder(const char *arg);       /* KEY:K  K x shared_add(KEY, 1) */

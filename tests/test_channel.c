@@ -228,18 +228,6 @@ static int read_records(const char *path, record *out, int max)
     return n;
 }
 
-static uint64_t read_last_ack(const char *path)
-{
-    uint64_t v = 0, last = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    while (fread(&v, sizeof v, 1, f) == 1)
-        last = v;
-    fclose(f);
-    return last;
-}
-
 /* Every (producer, seq) in the streams: counted, in order per producer
  * within each stream. Returns the number of duplicates. */
 static int tally(record **streams, const int *lens, int nstreams,
@@ -354,7 +342,7 @@ START_TEST(killed_producer_and_consumer_lose_nothing_acknowledged)
      * consumer had taken but not yet written down. */
     int missing = 0;
     for (int p = 0; p < PRODUCERS; p++) {
-        uint64_t acked = p == 0 ? read_last_ack(acks[p]) : K_MSGS;
+        uint64_t acked = p == 0 ? role_last_ack(acks[p]) : K_MSGS;
         for (uint64_t s = 1; s <= acked; s++)
             missing += seen[p][s] == 0;
         remove(acks[p]);

@@ -85,19 +85,6 @@ int role_churn(const char *arg)
     return 3;
 }
 
-/* The last whole number in the ack file (0 if none). */
-static uint64_t last_ack(const char *path)
-{
-    uint64_t i = 0, last = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    while (fread(&i, sizeof i, 1, f) == 1)
-        last = i;
-    fclose(f);
-    return last;
-}
-
 /* Reads KEY.a and KEY.b together under the lock. */
 static int read_pair(const char *key, int *ra, uint64_t *a, int *rb,
                      uint64_t *b)
@@ -125,7 +112,7 @@ int role_verify_churn(const char *arg)
     int ra, rb;
     if (role_arg(arg, key, &unused, ack, sizeof ack))
         return 2;
-    uint64_t acked = last_ack(ack);
+    uint64_t acked = role_last_ack(ack);
     int rc = read_pair(key, &ra, &a, &rb, &b); /* the lock comes back */
     if (rc)
         return ROLE_FAIL(rc);
