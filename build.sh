@@ -6,6 +6,8 @@
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW)
 #   ./build.sh demo [--windows] [ARGS...]
 #                               build and run sharedemo (natively, or the .exe under wine)
+#   ./build.sh bench [--windows] [--ms N]
+#                               build and run shared_bench (ratios vs a locked read)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
 #                               (--all: also build/deps)
 set -euo pipefail
@@ -243,6 +245,23 @@ cmd_demo() {
     exec "$exe" "$@"
 }
 
+cmd_bench() {
+    local preset=linux exe="$BUILD/linux/bin/shared_bench"
+    if [ "${1:-}" = "--windows" ]; then
+        shift
+        preset=mingw exe="$BUILD/mingw/bin/shared_bench.exe"
+    fi
+    install_packages
+    if [ "$preset" = mingw ]; then build_check_mingw; fi
+    mkdir -p "$BUILD"
+    { configure "$preset" && build "$preset"; } >"$BUILD/bench-build.log" 2>&1 ||
+        { cat "$BUILD/bench-build.log" >&2; die "building preset $preset failed"; }
+    if [ "$preset" = mingw ]; then
+        exec "$ROOT/cmake/wine-run.sh" "$exe" "$@"
+    fi
+    exec "$exe" "$@"
+}
+
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
@@ -257,7 +276,8 @@ case "${1:-}" in
     test)  shift; cmd_test "$@" ;;
     deps)  shift; deps ;;
     demo)  shift; cmd_demo "$@" ;;
+    bench) shift; cmd_bench "$@" ;;
     clean) shift; cmd_clean "$@" ;;
-    -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;
 esac
