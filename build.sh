@@ -278,6 +278,6 @@ case "${1:-}" in
     demo)  shift; cmd_demo "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     clean) shift; cmd_clean "$@" ;;
-    -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;
 esac
