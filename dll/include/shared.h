@@ -40,7 +40,7 @@
  *   1..SHARED_KEY_MAX bytes without NUL, transactions touching at most
  *   SHARED_JOURNAL_MAX slots, SHARED_MAX_PEERS processes, SHARED_CHANNELS
  *   channels of SHARED_CHANNEL_DEPTH messages of 0..SHARED_MSG_MAX bytes,
- *   and (Windows) SHARED__MAX_WAITERS (256) threads blocked in waits at once.
+ *   and (Windows) 256 threads blocked in waits at once.
  *   A full table is SHARED_EFULL; no key is ever evicted.
  * - Every call that waits for the lock gives up after the timeout set with
  *   shared_set_timeout() (default SHARED_DEFAULT_TIMEOUT_MS) and returns
@@ -324,7 +324,7 @@ SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
  *   new_version  optional: the version (or change count) now.
  * Returns 0 on a change, SHARED_ETIMEDOUT (new_version still reported),
  * SHARED_EINTX (waiting inside a transaction would block everyone),
- * SHARED_EFULL (Windows: SHARED__MAX_WAITERS threads already wait), key
+ * SHARED_EFULL (Windows: 256 threads already wait), key
  * errors, SHARED_ECORRUPT, attach errors.
  */
 SHARED_API int shared_wait(const char *key, uint64_t seen_version,
