@@ -226,36 +226,23 @@ cmd_test() {
     return "$rc"
 }
 
-cmd_demo() {
-    local preset=linux exe="$BUILD/linux/bin/sharedemo"
+# run_built PROGRAM [--windows] [ARGS...]: builds the preset quietly (the
+# log is shown only on failure) and runs build/<preset>/bin/PROGRAM, the
+# Windows build under wine with --windows.
+run_built() {
+    local program="$1" preset=linux exe
+    shift
     if [ "${1:-}" = "--windows" ]; then
         shift
-        preset=mingw exe="$BUILD/mingw/bin/sharedemo.exe"
+        preset=mingw
     fi
+    exe="$BUILD/$preset/bin/$program"
     install_packages
-    if [ "$preset" = mingw ]; then build_check_mingw; fi
-    # Keep the demo's output clean: build quietly, show the log on failure.
+    if [ "$preset" = mingw ]; then build_check_mingw; exe="$exe.exe"; fi
     mkdir -p "$BUILD"
-    { configure "$preset" && build "$preset"; } >"$BUILD/demo-build.log" 2>&1 ||
-        { cat "$BUILD/demo-build.log" >&2; die "building preset $preset failed"; }
-    [ -f "$exe" ] || die "$exe was not built (is there a sharedemo target?)"
-    if [ "$preset" = mingw ]; then
-        exec "$ROOT/cmake/wine-run.sh" "$exe" "$@"
-    fi
-    exec "$exe" "$@"
-}
-
-cmd_bench() {
-    local preset=linux exe="$BUILD/linux/bin/shared_bench"
-    if [ "${1:-}" = "--windows" ]; then
-        shift
-        preset=mingw exe="$BUILD/mingw/bin/shared_bench.exe"
-    fi
-    install_packages
-    if [ "$preset" = mingw ]; then build_check_mingw; fi
-    mkdir -p "$BUILD"
-    { configure "$preset" && build "$preset"; } >"$BUILD/bench-build.log" 2>&1 ||
-        { cat "$BUILD/bench-build.log" >&2; die "building preset $preset failed"; }
+    { configure "$preset" && build "$preset"; } >"$BUILD/$program-build.log" 2>&1 ||
+        { cat "$BUILD/$program-build.log" >&2; die "building preset $preset failed"; }
+    [ -f "$exe" ] || die "$exe was not built"
     if [ "$preset" = mingw ]; then
         exec "$ROOT/cmake/wine-run.sh" "$exe" "$@"
     fi
@@ -267,7 +254,7 @@ cmd_clean() {
     local p
     for p in "${PRESETS[@]}"; do rm -rf "${BUILD:?}/$p"; done
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
-        "$BUILD"/ctest-*.log "$BUILD/demo-build.log"
+        "$BUILD"/ctest-*.log "$BUILD"/*-build.log
     if [ "${1:-}" = "--all" ]; then rm -rf "$BUILD"; fi
 }
 
@@ -275,8 +262,8 @@ case "${1:-}" in
     "")    cmd_default ;;
     test)  shift; cmd_test "$@" ;;
     deps)  shift; deps ;;
-    demo)  shift; cmd_demo "$@" ;;
-    bench) shift; cmd_bench "$@" ;;
+    demo)  shift; run_built sharedemo "$@" ;;
+    bench) shift; run_built shared_bench "$@" ;;
     clean) shift; cmd_clean "$@" ;;
     -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;

@@ -87,11 +87,6 @@ void shared__notify(shared__region *r)
     atomic_fetch_add(&r->hdr.wake_seq, 1);
 }
 
-void shared__wake(shared__region *r)
-{
-    shared__backend_wake(r);
-}
-
 int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
                  int *wiped)
 {
@@ -107,7 +102,6 @@ int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
     *wiped = 0;
     if (wipe_if_alone && others == 0) {
         shared__op_reset(r);
-        shared__chan_reset(r);
         atomic_store(&r->hdr.creator_pid, pid);
         shared__notify(r);
         *wiped = 1;
@@ -120,11 +114,13 @@ int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
     return rc;
 }
 
-/* Enters a change: under the thread's transaction, or a single journaled
- * change under a freshly taken lock. */
-static int change_begin(shared__region **r)
+/* Checks the key, then enters a change: under the thread's transaction, or
+ * a single journaled change under a freshly taken lock. */
+static int change_begin(const char *key, uint32_t *klen, shared__region **r)
 {
-    int rc = shared__backend_attach(r);
+    int rc = shared__key_check(key, klen);
+    if (rc == 0)
+        rc = shared__backend_attach(r);
     if (rc || tls_tx)
         return rc;
     rc = shared__acquire(*r, shared__timeout());
@@ -144,7 +140,7 @@ static int change_end(shared__region *r, int rc)
         shared__notify(r);
     shared__backend_unlock();
     if (rc == 0)
-        shared__wake(r);
+        shared__backend_wake(r);
     return rc;
 }
 
@@ -158,15 +154,13 @@ static int value_check(const void *value, uint32_t len)
 }
 
 static int put(const char *key, const void *value, uint32_t len,
-               uint64_t expected, uint64_t *version)
+               const uint64_t *expected, uint64_t *version)
 {
     uint32_t klen = 0;
     shared__region *r;
-    int rc = shared__key_check(key, &klen);
+    int rc = value_check(value, len);
     if (rc == 0)
-        rc = value_check(value, len);
-    if (rc == 0)
-        rc = change_begin(&r);
+        rc = change_begin(key, &klen, &r);
     if (rc)
         return rc;
     rc = shared__op_put(r, key, klen, value, len, expected, version);
@@ -175,24 +169,20 @@ static int put(const char *key, const void *value, uint32_t len,
 
 int shared_set(const char *key, const void *value, uint32_t len)
 {
-    return put(key, value, len, SHARED__ANY_VERSION, NULL);
+    return put(key, value, len, NULL, NULL);
 }
 
 int shared_cas(const char *key, uint64_t expected_version, const void *value,
                uint32_t len, uint64_t *new_version)
 {
-    if (expected_version == SHARED__ANY_VERSION)
-        return SHARED_ECONFLICT; /* no key can have this version */
-    return put(key, value, len, expected_version, new_version);
+    return put(key, value, len, &expected_version, new_version);
 }
 
 int shared_add(const char *key, int64_t delta, int64_t *result)
 {
     uint32_t klen = 0;
     shared__region *r;
-    int rc = shared__key_check(key, &klen);
-    if (rc == 0)
-        rc = change_begin(&r);
+    int rc = change_begin(key, &klen, &r);
     if (rc)
         return rc;
     rc = shared__op_add(r, key, klen, delta, result);
@@ -203,9 +193,7 @@ int shared_del(const char *key)
 {
     uint32_t klen = 0;
     shared__region *r;
-    int rc = shared__key_check(key, &klen);
-    if (rc == 0)
-        rc = change_begin(&r);
+    int rc = change_begin(key, &klen, &r);
     if (rc)
         return rc;
     rc = shared__op_del(r, key, klen);
@@ -213,8 +201,8 @@ int shared_del(const char *key)
 }
 
 /* Reads `key` lock-free, or under the lock when that is not possible. */
-static int read_key(shared__region *r, const char *key, uint32_t klen,
-                    shared__copy *c)
+int shared__read_key(shared__region *r, const char *key, uint32_t klen,
+                     shared__copy *c)
 {
     if (tls_tx)
         return shared__read_locked(r, key, klen, c);
@@ -241,7 +229,7 @@ int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
     if (rc == 0)
         rc = shared__backend_attach(&r);
     if (rc == 0)
-        rc = read_key(r, key, klen, &c);
+        rc = shared__read_key(r, key, klen, &c);
     if (rc)
         return rc;
     *len = c.value_len;
@@ -363,7 +351,7 @@ static int tx_end(int commit)
     tls_dirty = 0;
     shared__backend_unlock();
     if (publish)
-        shared__wake(r);
+        shared__backend_wake(r);
     return 0;
 }
 
@@ -388,10 +376,9 @@ int shared_reset(void)
     if (rc)
         return rc;
     shared__op_reset(r);
-    shared__chan_reset(r);
     shared__notify(r);
     shared__backend_unlock();
-    shared__wake(r);
+    shared__backend_wake(r);
     return 0;
 }
 

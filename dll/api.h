@@ -9,11 +9,14 @@
 /* 1 if the calling thread holds a transaction (shared_lock). */
 int shared__in_tx(void);
 
-/* (locked) Publishes a committed change: counts it and bumps wake_seq. */
-void shared__notify(shared__region *r);
+/* Copies `key`: lock-free when it can, else under the lock (or the
+ * thread's transaction). 0, SHARED_ENOTFOUND, SHARED_ECORRUPT, lock errors. */
+int shared__read_key(shared__region *r, const char *key, uint32_t klen,
+                     shared__copy *c);
 
-/* Wakes every waiter (call after releasing the lock). */
-void shared__wake(shared__region *r);
+/* (locked) Publishes a committed change: counts it and bumps wake_seq;
+ * the caller wakes the waiters (shared__backend_wake) after unlocking. */
+void shared__notify(shared__region *r);
 
 /*
  * The visitors (shared_foreach, shared_inspect, shared_channels,

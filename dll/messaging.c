@@ -10,21 +10,16 @@
 
 #include "api.h"
 
-static uint64_t now_ms(void)
-{
-    return shared__backend_ticks_ms();
-}
-
 /* Milliseconds left until `deadline` (0 when past). */
 static uint32_t left(uint64_t deadline)
 {
-    uint64_t now = now_ms();
+    uint64_t now = shared__backend_ticks_ms();
     return now >= deadline ? 0 : (uint32_t)(deadline - now);
 }
 
 static uint64_t deadline_of(uint32_t timeout_ms)
 {
-    return now_ms() + timeout_ms;
+    return shared__backend_ticks_ms() + timeout_ms;
 }
 
 /* The version shared_wait compares: a key's (0 if missing) or the
@@ -37,14 +32,7 @@ static int current(shared__region *r, const char *key, uint32_t klen,
         *v = atomic_load(&r->hdr.changes);
         return 0;
     }
-    int rc = shared__read(r, key, klen, &c);
-    if (rc == SHARED__RETRY) {
-        rc = shared__acquire(r, shared__timeout());
-        if (rc)
-            return rc;
-        rc = shared__read_locked(r, key, klen, &c);
-        shared__backend_unlock();
-    }
+    int rc = shared__read_key(r, key, klen, &c);
     if (rc == SHARED_ENOTFOUND) {
         *v = 0;
         return 0;
@@ -120,7 +108,7 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             shared__notify(r);
         shared__backend_unlock();
         if (rc == 0)
-            shared__wake(r);
+            shared__backend_wake(r);
         if (rc != again)
             return rc;
         uint32_t ms = left(deadline);

@@ -44,8 +44,7 @@ static uint32_t klen(const char *k)
 static int put(const char *k, const char *v)
 {
     shared__journal_begin(R, SHARED__J_SINGLE);
-    int rc =
-        shared__op_put(R, k, klen(k), v, klen(v), SHARED__ANY_VERSION, NULL);
+    int rc = shared__op_put(R, k, klen(k), v, klen(v), NULL, NULL);
     shared__journal_commit(R);
     return rc;
 }
@@ -168,11 +167,10 @@ static void sc_add(void)
 static void sc_tx(void)
 {
     shared__journal_begin(R, SHARED__J_TX);
-    shared__op_put(R, "k.old", 5, "the new, longer value", 21,
-                   SHARED__ANY_VERSION, NULL);
+    shared__op_put(R, "k.old", 5, "the new, longer value", 21, NULL, NULL);
     shared__op_del(R, "k.del", 5);
     shared__op_add(R, "k.n", 3, 5, NULL);
-    shared__op_put(R, "k.new", 5, "inserted", 8, SHARED__ANY_VERSION, NULL);
+    shared__op_put(R, "k.new", 5, "inserted", 8, NULL, NULL);
     shared__journal_commit(R);
 }
 

@@ -15,9 +15,6 @@
  * lock and read again. Never returned to users. */
 #define SHARED__RETRY 1
 
-/* Marker for shared__op_put: store regardless of the current version. */
-#define SHARED__ANY_VERSION UINT64_MAX
-
 /* A private, validated copy of one slot. */
 typedef struct shared__copy {
     uint32_t slot;
@@ -75,10 +72,10 @@ void shared__journal_rollback(shared__region *r);
  */
 void shared__recover(shared__region *r, int owner_died);
 
-/* (locked) Stores bytes (type SHARED_TYPE_BYTES) if the key's version is
- * `expected` (SHARED__ANY_VERSION: any; 0: must not exist). */
+/* (locked) Stores bytes (type SHARED_TYPE_BYTES); if `expected` is not
+ * NULL, only if the key's version is *expected (0: must not exist). */
 int shared__op_put(shared__region *r, const char *key, uint32_t klen,
-                   const void *value, uint32_t len, uint64_t expected,
+                   const void *value, uint32_t len, const uint64_t *expected,
                    uint64_t *version);
 
 /* (locked) Adds to a counter, creating it. */
@@ -88,7 +85,8 @@ int shared__op_add(shared__region *r, const char *key, uint32_t klen,
 /* (locked) Removes a key. */
 int shared__op_del(shared__region *r, const char *key, uint32_t klen);
 
-/* (locked) Removes every key; keeps statistics and the version counter. */
+/* (locked) Removes every key and channel; keeps statistics and the
+ * version counter. */
 void shared__op_reset(shared__region *r);
 
 /* (locked) Describes slot i for shared_inspect. */
@@ -114,7 +112,7 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
 int shared__chan_info(shared__region *r, uint32_t idx,
                       shared_channel_info *out);
 
-/* Empties every channel and forgets their names. */
+/* Empties every channel and forgets their names (part of op_reset). */
 void shared__chan_reset(shared__region *r);
 
 /* ---- peers ---- */

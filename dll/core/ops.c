@@ -140,16 +140,16 @@ static int lookup(shared__region *r, const char *key, uint32_t klen,
 }
 
 int shared__op_put(shared__region *r, const char *key, uint32_t klen,
-                   const void *value, uint32_t len, uint64_t expected,
+                   const void *value, uint32_t len, const uint64_t *expected,
                    uint64_t *version)
 {
     shared__copy cur, next;
     int exists = lookup(r, key, klen, &cur);
     if (exists < 0)
         return exists;
-    if (expected != SHARED__ANY_VERSION) {
+    if (expected) {
         uint64_t now = exists ? cur.version : 0;
-        if (now != expected) {
+        if (now != *expected) {
             if (version)
                 *version = now;
             return SHARED_ECONFLICT;
@@ -221,5 +221,6 @@ void shared__op_reset(shared__region *r)
     STORE(&r->hdr.bytes_used, 0);
     STORE(&r->hdr.jcount, 0);
     STORE(&r->hdr.jkind, SHARED__J_NONE);
+    shared__chan_reset(r);
     struct_close(r);
 }

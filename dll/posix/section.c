@@ -60,13 +60,6 @@ static int sys_error(int err)
     return err == EACCES || err == EPERM ? SHARED_EACCESS : SHARED_ESYSTEM;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {0, (long)ms * 1000000L};
@@ -128,7 +121,7 @@ static int open_existing(int fd, uint64_t deadline, shared__region **out)
             shared__set_os_error(EPERM);
             return SHARED_EACCESS;
         }
-        if (st.st_size != 0 || now_ms() >= deadline)
+        if (st.st_size != 0 || shared__backend_ticks_ms() >= deadline)
             break;
         sleep_ms(1);
     }
@@ -139,7 +132,7 @@ static int open_existing(int fd, uint64_t deadline, shared__region **out)
         return sys_error(errno);
     while (atomic_load_explicit(&r->hdr.ready, memory_order_acquire) !=
            SHARED__READY) {
-        if (now_ms() >= deadline) {
+        if (shared__backend_ticks_ms() >= deadline) {
             pid_t creator = (pid_t)atomic_load(&r->hdr.creator_pid);
             munmap(r, sizeof *r);
             if (creator > 0 && kill(creator, 0) != 0 && errno == ESRCH)
@@ -163,7 +156,7 @@ static int map_object(shared__region **out)
     int rc = make_name();
     if (rc)
         return rc;
-    uint64_t deadline = now_ms() + shared__timeout();
+    uint64_t deadline = shared__backend_ticks_ms() + shared__timeout();
     for (int attempt = 0; attempt < 3; attempt++) {
         int fd = shm_open(g_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) {
@@ -188,7 +181,7 @@ static int map_object(shared__region **out)
             return rc;
         /* The creator died half-way: remove its object and start over. */
         shm_unlink(g_name);
-        deadline = now_ms() + shared__timeout();
+        deadline = shared__backend_ticks_ms() + shared__timeout();
     }
     return SHARED_ETIMEDOUT;
 }
