@@ -20,7 +20,7 @@ static const suite_fn k_suites[] = {
 #ifdef SHARED_TEST_WIN
     selfcheck_suite,
 #else
-    attach_suite,
+    attach_suite,   robust_suite,
 #endif
 };
 

@@ -51,16 +51,27 @@ static int role_expect(const char *arg)
 
 /* attach INSTANCE: attach under another SHARED_INSTANCE (POSIX; "" keeps
  * the inherited one). Exits 0 if it found the state, 10 if it created it. */
-static int role_attach(const char *instance)
+static int attach_with(const char *instance, uint32_t timeout_ms)
 {
     shared_statistics st = {.size = sizeof st};
     if (*instance)
         proc_setenv("SHARED_INSTANCE", instance);
-    shared_set_timeout(300);
+    shared_set_timeout(timeout_ms);
     int rc = shared_stats(&st);
     if (rc)
         return FAIL(rc);
     return st.created_here ? 10 : 0;
+}
+
+static int role_attach(const char *instance)
+{
+    return attach_with(instance, 300);
+}
+
+/* attach5s INSTANCE: as attach, with the default 5 s lock timeout. */
+static int role_attach5s(const char *instance)
+{
+    return attach_with(instance, 5000);
 }
 
 /* linger INSTANCE: attach under INSTANCE, create the file
@@ -168,6 +179,7 @@ static const role_entry k_roles[] = {
     {"set", role_set},
     {"expect", role_expect},
     {"attach", role_attach},
+    {"attach5s", role_attach5s},
     {"hold", role_hold},
     {"linger", role_linger},
     {"tx-die", role_tx_die},
@@ -184,11 +196,14 @@ static const role_entry k_roles[] = {
     {"consumer", role_consumer},
     {"stay", role_stay},
     {"verify-churn", role_verify_churn},
+#ifndef _WIN32
+    {"fork-attach", role_fork_attach},
+#endif
 };
 
 int role_main(const char *role, const char *arg)
 {
-    if (strcmp(role, "attach") != 0)
+    if (strncmp(role, "attach", 6) != 0)
         shared_set_timeout(10000);
     for (size_t i = 0; i < sizeof k_roles / sizeof k_roles[0]; i++) {
         if (strcmp(k_roles[i].name, role) == 0)

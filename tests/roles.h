@@ -42,6 +42,9 @@ int role_consumer(const char *arg); /* CH:0:FILE  receive until "stop" */
 /* test_peers.c */
 int role_stay(const char *arg); /* MARKER  attach, say so, stay */
 
+/* posix/test_robust.c */
+int role_fork_attach(const char *arg); /* fork while a thread attaches */
+
 /* test_torture.c */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
 int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */

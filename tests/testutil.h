@@ -45,6 +45,7 @@ Suite *peers_suite(void);
 int torture_main(int kills);
 Suite *selfcheck_suite(void); /* Windows only */
 Suite *attach_suite(void);    /* POSIX only */
+Suite *robust_suite(void);    /* POSIX only */
 
 /* Fixture: a wiped section, default timeout, no transaction left open, no
  * child left running. */

@@ -1,11 +1,26 @@
 /*
  * section.c (POSIX) - the region as a POSIX shared memory object.
  *
- * Name: /shared-<uid>-<build id>[-<SHARED_INSTANCE>], mode 0600. The first
- * opener creates it with O_EXCL, sizes and formats it, initialises the
- * robust mutex in the header's backend area and only then sets the ready
- * flag; every other opener waits (bounded) for that flag. A creator that
- * died before setting it is detected by its pid, and the object is made anew.
+ * Name: /shared-<uid>-<build id>[-<SHARED_INSTANCE>], mode 0600.
+ *
+ * Making the object is guarded by the creation lock: an open-file-
+ * description lock (fcntl F_OFD_SETLK, write) on the object itself. An
+ * opener (the O_EXCL creator and everyone else alike) that finds the object
+ * without its ready flag takes that lock, without waiting, and holds it
+ * while it looks again and, if still not ready, sizes and formats it,
+ * initialises the robust mutex in the header's backend area and only then
+ * sets the ready flag. The kernel drops the lock when its holder dies, so:
+ *   - lock busy: a live process is making the object; wait (bounded) for
+ *     the flag;
+ *   - lock free and still not ready: whoever made it died half-way (after
+ *     shm_open, after ftruncate or while formatting); make it again, in
+ *     place, at once;
+ *   - but if live registered peers use the object, the flag was damaged,
+ *     not left unset: the object is never formatted or removed under them
+ *     (that would split the state in two). With an intact header the flag
+ *     is set again (repaired in place), otherwise attach fails with
+ *     SHARED_ECORRUPT.
+ * Attach never removes an object; only the last peer does (below).
  *
  * Lifetime mirrors Windows: every process registers as a peer on attach and
  * leaves when it exits (library destructor). The last one to leave marks
@@ -18,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,65 +103,127 @@ static shared__region *map(int fd)
     return p == MAP_FAILED ? NULL : p;
 }
 
-/* First opener: size, format, init the mutex, publish. */
-static int create(int fd, shared__region **out)
+/* The creation lock (see the top): 0 taken, 1 held by another live
+ * process, or an error. Held locks are released with creation_unlock:
+ * the mapping keeps the open file description, hence the lock, alive. */
+static int creation_lock(int fd, short type)
 {
-    if (ftruncate(fd, (off_t)sizeof(shared__region)) != 0)
-        return sys_error(errno);
-    shared__region *r = map(fd);
-    if (!r)
-        return sys_error(errno);
-    shared__region_format(r);
-    atomic_store(&r->hdr.creator_pid, (uint32_t)getpid());
-    int rc = shared__posix_mutex_init(r);
-    if (rc) {
-        munmap(r, sizeof *r);
-        return rc;
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+        return 0;
+    if (type != F_UNLCK && (errno == EAGAIN || errno == EACCES))
+        return 1;
+    return sys_error(errno);
+}
+
+/* Live registered processes other than this one, read without the lock
+ * and without changing anything. */
+static uint32_t live_peers(shared__region *r)
+{
+    uint32_t n = 0, self = (uint32_t)getpid();
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++) {
+        uint64_t owner = atomic_load(&r->peer[i].owner);
+        uint32_t pid = (uint32_t)(owner >> 8);
+        if (owner == 0 || shared__owner_word(pid) != owner || pid == self)
+            continue;
+        n += shared__backend_alive(pid, atomic_load(&r->peer[i].start_time));
     }
-    shared__region_publish(r);
-    *out = r;
+    return n;
+}
+
+static int is_ready(shared__region *r)
+{
+    return atomic_load_explicit(&r->hdr.ready, memory_order_acquire) ==
+           SHARED__READY;
+}
+
+/* Under the creation lock: makes the object if nobody finished it, or
+ * repairs a damaged ready flag. *r is the mapping (NULL: not mapped yet);
+ * *made is set if this process formatted it. */
+static int make_locked(int fd, shared__region **r, int *made)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return sys_error(errno);
+    if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof **r) != 0)
+        return sys_error(errno);
+    if (st.st_size != 0 && (uint64_t)st.st_size != sizeof **r)
+        return SHARED_EVERSION;
+    if (!*r && !(*r = map(fd)))
+        return sys_error(errno);
+    if (is_ready(*r))
+        return 0;
+    if (live_peers(*r) > 0) {
+        /* Damage, not abandonment: never wipe or remove a used object. */
+        if (shared__region_check(*r) != 0)
+            return SHARED_ECORRUPT;
+        shared__region_publish(*r);
+        return 0;
+    }
+    shared__region_format(*r);
+    atomic_store(&(*r)->hdr.creator_pid, (uint32_t)getpid());
+    int rc = shared__posix_mutex_init(*r);
+    if (rc)
+        return rc;
+    shared__region_publish(*r);
+    *made = 1;
     return 0;
 }
 
-/* Later openers: check ownership and size, map, wait for the ready flag.
- * Returns SHARED__RETRY if the creator died before publishing. */
-static int open_existing(int fd, uint64_t deadline, shared__region **out)
+/* Checks ownership and size, maps, and waits (until `deadline`) for the
+ * ready flag, making the object whenever nobody else is making it. */
+static int open_object(int fd, uint64_t deadline, shared__region **out,
+                       int *made)
 {
     struct stat st;
+    shared__region *r = NULL;
+    int rc = 0;
     for (;;) {
-        if (fstat(fd, &st) != 0)
-            return sys_error(errno);
+        if (fstat(fd, &st) != 0) {
+            rc = sys_error(errno);
+            break;
+        }
         if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
             shared__set_os_error(EPERM);
-            return SHARED_EACCESS;
-        }
-        if (st.st_size != 0 || shared__backend_ticks_ms() >= deadline)
+            rc = SHARED_EACCESS;
             break;
-        sleep_ms(1);
-    }
-    if ((uint64_t)st.st_size != sizeof(shared__region))
-        return st.st_size == 0 ? SHARED__RETRY : SHARED_EVERSION;
-    shared__region *r = map(fd);
-    if (!r)
-        return sys_error(errno);
-    while (atomic_load_explicit(&r->hdr.ready, memory_order_acquire) !=
-           SHARED__READY) {
+        }
+        if (st.st_size != 0 && (uint64_t)st.st_size != sizeof *r) {
+            rc = SHARED_EVERSION;
+            break;
+        }
+        if (st.st_size != 0 && !r && !(r = map(fd))) {
+            rc = sys_error(errno);
+            break;
+        }
+        if (r && is_ready(r)) {
+            rc = shared__region_check(r);
+            break;
+        }
+        rc = creation_lock(fd, F_WRLCK);
+        if (rc == 0) {
+            rc = make_locked(fd, &r, made);
+            int unlock_rc = creation_lock(fd, F_UNLCK);
+            if (rc == 0)
+                rc = unlock_rc;
+            break;
+        }
+        if (rc < 0)
+            break;
         if (shared__backend_ticks_ms() >= deadline) {
-            pid_t creator = (pid_t)atomic_load(&r->hdr.creator_pid);
-            munmap(r, sizeof *r);
-            if (creator > 0 && kill(creator, 0) != 0 && errno == ESRCH)
-                return SHARED__RETRY;
-            return SHARED_ETIMEDOUT;
+            rc = SHARED_ETIMEDOUT; /* a live creator is still at work */
+            break;
         }
         sleep_ms(1);
     }
-    int rc = shared__region_check(r);
-    if (rc) {
+    if (rc && r)
         munmap(r, sizeof *r);
-        return rc;
-    }
-    *out = r;
-    return 0;
+    if (rc == 0)
+        *out = r;
+    return rc;
 }
 
 /* Maps the object: creates it, or opens an existing one. */
@@ -159,29 +235,18 @@ static int map_object(shared__region **out)
     uint64_t deadline = shared__backend_ticks_ms() + shared__timeout();
     for (int attempt = 0; attempt < 3; attempt++) {
         int fd = shm_open(g_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            rc = create(fd, out);
-            close(fd);
-            g_created = rc == 0;
-            if (rc)
-                shm_unlink(g_name);
-            return rc;
-        }
-        if (errno != EEXIST)
-            return sys_error(errno);
-        fd = shm_open(g_name, O_RDWR | O_CLOEXEC, 0);
+        if (fd < 0 && errno == EEXIST)
+            fd = shm_open(g_name, O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
             if (errno == ENOENT)
                 continue; /* removed meanwhile: try to create it */
             return sys_error(errno);
         }
-        rc = open_existing(fd, deadline, out);
+        int made = 0;
+        rc = open_object(fd, deadline, out, &made);
         close(fd);
-        if (rc != SHARED__RETRY)
-            return rc;
-        /* The creator died half-way: remove its object and start over. */
-        shm_unlink(g_name);
-        deadline = shared__backend_ticks_ms() + shared__timeout();
+        g_created = rc == 0 && made;
+        return rc;
     }
     return SHARED_ETIMEDOUT;
 }
@@ -192,9 +257,15 @@ int shared__backend_created_here(void)
 }
 
 /* A forked child is another process: it registers anew on its next call
- * (its parent's entry stays the parent's). */
+ * (its parent's entry stays the parent's). The child has only the forking
+ * thread: if another thread of the parent was inside attach, g_attach is
+ * locked for good in the child, so it is made anew (fork does not wait for
+ * that attach; what it left half done is redone, as g_ready is 0). A lock
+ * of the region held by a parent's thread is bounded by the timeout. */
 static void after_fork_child(void)
 {
+    static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&g_attach, &fresh, sizeof fresh);
     atomic_store(&g_ready, 0);
     g_created = 0;
     shared__set_self_peer(UINT32_MAX);

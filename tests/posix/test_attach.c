@@ -5,6 +5,7 @@
  * SHARED_INSTANCE and lets a child process attach to it.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +123,129 @@ START_TEST(object_with_another_header_is_eversion)
 }
 END_TEST
 
+/* A creator still at work holds the creation lock (an OFD lock on the
+ * object) until the object is ready: others wait for it, bounded. */
 START_TEST(object_never_made_ready_times_out)
 {
     shared__region *r = prepare(0600, sizeof(shared__region));
+    int fd = shm_open(g_obj, O_RDWR, 0);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fcntl(fd, F_OFD_SETLK, &fl), 0);
     atomic_store(&r->hdr.creator_pid, (uint32_t)getpid()); /* alive */
     ck_assert_int_eq(child_attach(), 100 - SHARED_ETIMEDOUT);
+    close(fd);
     munmap(r, sizeof *r);
+}
+END_TEST
+
+/* A child that creates the object (O_EXCL), sizes it to `size` and dies
+ * before stamping it, as a creator killed half-way does. */
+static void create_and_die(off_t size)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = shm_open(g_obj, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 || (size && ftruncate(fd, size) != 0))
+            _exit(1);
+        _exit(0);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Runs role `role` with SHARED_INSTANCE g_inst; its exit code, and the
+ * time it took in *ms. */
+static int child_in_instance(const char *role, const char *arg, uint64_t *ms)
+{
+    const char *old = getenv("SHARED_INSTANCE");
+    char saved[64];
+    snprintf(saved, sizeof saved, "%s", old ? old : "");
+    proc_setenv("SHARED_INSTANCE", g_inst);
+    uint64_t t0 = proc_now_ms();
+    int h = role_start(role, arg);
+    proc_setenv("SHARED_INSTANCE", saved);
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 30000);
+    if (ms)
+        *ms = proc_now_ms() - t0;
+    return code;
+}
+
+/* A creator that died after creating (and sizing) the object but before
+ * stamping it leaves an object that no process is making: the next
+ * attacher rebuilds it at once instead of waiting for its timeout (5 s in
+ * role "attach5s") and failing forever. */
+START_TEST(object_of_a_creator_dead_before_stamping_is_rebuilt)
+{
+    struct stat st;
+    char path[160];
+    uint64_t ms = 0;
+    snprintf(path, sizeof path, "/dev/shm%s", g_obj);
+    /* Died after ftruncate, before formatting: zero-filled, right size. */
+    create_and_die((off_t)sizeof(shared__region));
+    for (int run = 0; run < 2; run++) {
+        int code = child_in_instance("attach5s", g_inst, &ms);
+        ck_assert_msg(code == 10, "attach %d exited %d after %llu ms", run,
+                      code, (unsigned long long)ms);
+        ck_assert_msg(ms < 2500, "attach took %llu ms", (unsigned long long)ms);
+    }
+    /* Died right after shm_open: an empty object. */
+    shm_unlink(g_obj);
+    create_and_die(0);
+    int code = child_in_instance("attach5s", g_inst, &ms);
+    ck_assert_msg(code == 10, "attach exited %d after %llu ms", code,
+                  (unsigned long long)ms);
+    ck_assert_msg(ms < 2500, "attach took %llu ms", (unsigned long long)ms);
+    ck_assert_int_ne(stat(path, &st), 0); /* its last user removed it */
+}
+END_TEST
+
+/* Damage, not abandonment: the ready flag cleared and the creator pid
+ * naming a dead process while a live peer uses the object. A new process
+ * must not remove it and make an empty one beside it (two states): it
+ * sees the peer's value in the same object. */
+START_TEST(object_with_live_peers_is_never_split)
+{
+    struct stat before, after;
+    char path[160], marker[96];
+    snprintf(path, sizeof path, "/dev/shm%s", g_obj);
+    snprintf(marker, sizeof marker, "linger-%s", g_inst);
+    remove(marker);
+    int h = role_start("linger", g_inst);
+    ck_assert_int_ge(h, 0);
+    ck_assert(file_wait(marker, 30000));
+    ck_assert_int_eq(child_in_instance("set", "split.k=kept", NULL), 0);
+    ck_assert_int_eq(stat(path, &before), 0);
+
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    int fd = shm_open(g_obj, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    shared__region *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    ck_assert(r != MAP_FAILED);
+    atomic_store(&r->hdr.ready, 0);
+    atomic_store(&r->hdr.creator_pid, (uint32_t)dead);
+
+    uint64_t ms = 0;
+    int code = child_in_instance("expect", "split.k=kept", &ms);
+    ck_assert_msg(stat(path, &after) == 0 && after.st_ino == before.st_ino,
+                  "the object was removed or replaced (expect exited %d "
+                  "after %llu ms)",
+                  code, (unsigned long long)ms);
+    ck_assert_msg(code == 0 || code == 100 - SHARED_ECORRUPT,
+                  "expect exited %d after %llu ms", code,
+                  (unsigned long long)ms);
+    ck_assert_int_eq(proc_wait(h, 0), PROC_RUNNING);
+    munmap(r, sizeof *r);
+    proc_kill(h);
+    remove(marker);
 }
 END_TEST
 
@@ -158,6 +276,8 @@ Suite *attach_suite(void)
     tcase_add_test(tc, object_with_another_header_is_eversion);
     tcase_add_test(tc, object_never_made_ready_times_out);
     tcase_add_test(tc, object_of_a_dead_creator_is_made_anew);
+    tcase_add_test(tc, object_of_a_creator_dead_before_stamping_is_rebuilt);
+    tcase_add_test(tc, object_with_live_peers_is_never_split);
     suite_add_tcase(s, tc);
     return s;
 }
