@@ -382,6 +382,39 @@ int shared_reset(void)
     return 0;
 }
 
+/*
+ * Repairs the section: takes the lock (or, with SHARED_REPAIR_BREAK_LOCK,
+ * breaks it: shared__backend_break_lock), runs the one recovery path
+ * (journal settled or rolled back, counters and indexes rebuilt from the
+ * slots), then registers this process as attach does.
+ */
+int shared_repair(uint32_t flags)
+{
+    shared__region *r;
+    int rc;
+    if (flags & ~(uint32_t)SHARED_REPAIR_BREAK_LOCK)
+        return SHARED_EINVAL;
+    if (tls_tx)
+        return SHARED_EINTX;
+    if (flags & SHARED_REPAIR_BREAK_LOCK) {
+        rc = shared__backend_break_lock(&r);
+    } else {
+        rc = shared__backend_attach(&r);
+        if (rc == 0)
+            rc = shared__backend_lock(shared__timeout());
+    }
+    if (rc < 0)
+        return rc;
+    shared__recover(r, rc == SHARED__OWNER_DIED);
+    if (rc == SHARED__OWNER_DIED)
+        shared__backend_consistent();
+    atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
+    shared__notify(r);
+    shared__backend_unlock();
+    shared__backend_wake(r);
+    return shared__backend_attach(&r);
+}
+
 static void copy_name(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);

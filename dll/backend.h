@@ -33,6 +33,20 @@ int shared__backend_attach(shared__region **region);
  * SHARED__OWNER_DIED, SHARED_ETIMEDOUT, SHARED_ECORRUPT or SHARED_ESYSTEM. */
 int shared__backend_lock(uint32_t timeout_ms);
 
+/*
+ * shared_repair's way past a wedged lock: maps the region if needed
+ * without registering this process (registering takes the lock), and takes
+ * the lock whatever its state. POSIX: the mutex in the region is
+ * re-initialised in place, then taken (a legitimate holder, if there was
+ * one, loses its exclusion: the caller must know there is none). Windows:
+ * the named mutex is a kernel object that writes to the section can not
+ * damage; it is taken as by shared__backend_lock (timeout: the process's).
+ * Returns SHARED__OWNER_DIED (run shared__recover, then
+ * shared__backend_consistent) or 0 with the lock held, or an attach or
+ * lock error.
+ */
+int shared__backend_break_lock(shared__region **region);
+
 /* Marks the lock usable again after an owner-died recovery. */
 void shared__backend_consistent(void);
 

@@ -68,6 +68,11 @@ static const command k_commands[] = {
      "`sharectl hold` in one window, and `set` in one command and `get` in\n"
      "the next will meet the same state. (On POSIX the state persists in\n"
      "its shared memory object until removed or reboot.)"},
+    {"repair", ctl_repair, 0, 0, "repair --yes",
+     "When every call times out or reports corruption because the lock\n"
+     "is damaged (POSIX): takes the lock by force (re-initialises it),\n"
+     "runs the crash recovery and keeps the keys. Needs --yes: safe only\n"
+     "if no process really holds the lock."},
 };
 
 #define NCOMMANDS (sizeof k_commands / sizeof k_commands[0])

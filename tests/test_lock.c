@@ -76,6 +76,37 @@ START_TEST(lock_is_free_again_after_unlock)
 }
 END_TEST
 
+/* shared_repair runs the recovery on demand: derived counts damaged by a
+ * hostile write are rebuilt from the slots, keys are kept, with or without
+ * breaking the lock. */
+START_TEST(repair_rebuilds_and_keeps_keys)
+{
+    char buf[8];
+    uint32_t len = 0;
+    shared_statistics st = {.size = sizeof st};
+    shared__region *r = live_region();
+    ck_assert_ptr_nonnull(r);
+    ck_assert_code(shared_set("lk.r1", "one", 3), SHARED_OK);
+    ck_assert_code(shared_add("lk.r2", 2, NULL), SHARED_OK);
+    atomic_store(&r->hdr.keys_used, 999);
+    atomic_store(&r->hdr.bytes_used, 7);
+    ck_assert_code(shared_repair(0), SHARED_OK);
+    ck_assert_code(shared_stats(&st), SHARED_OK);
+    ck_assert_uint_eq(st.keys_used, 2);
+    ck_assert_uint_eq(st.bytes_used, 5 + 3 + 5 + 8);
+    atomic_store(&r->hdr.keys_used, 0);
+    ck_assert_code(shared_repair(SHARED_REPAIR_BREAK_LOCK), SHARED_OK);
+    ck_assert_code(shared_stats(&st), SHARED_OK);
+    ck_assert_uint_eq(st.keys_used, 2);
+    ck_assert_code(shared_get("lk.r1", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "one", 3);
+    ck_assert_code(shared_repair(2), SHARED_EINVAL);
+    ck_assert_code(shared_lock(1000), SHARED_OK);
+    ck_assert_code(shared_repair(0), SHARED_EINTX);
+    ck_assert_code(shared_unlock(), SHARED_OK);
+}
+END_TEST
+
 Suite *lock_suite(void)
 {
     Suite *s = suite_create("lock");
@@ -84,6 +115,7 @@ Suite *lock_suite(void)
     tcase_add_test(tc, zero_timeout_does_not_wait);
     tcase_add_test(tc, lock_of_a_dead_holder_is_recovered);
     tcase_add_test(tc, lock_is_free_again_after_unlock);
+    tcase_add_test(tc, repair_rebuilds_and_keeps_keys);
     suite_add_tcase(s, tc);
     return s;
 }

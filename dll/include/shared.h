@@ -30,6 +30,16 @@
  *   crash), but it cannot keep secrets or stop a hostile process from
  *   destroying the state. Do not store secrets; do not load the DLL into
  *   processes of different trust levels.
+ * - Lock damage (POSIX): the lock is a robust pthread mutex inside the
+ *   shared object, so a hostile write can damage it. A lock word naming a
+ *   thread that is gone, or one of a live process that is not a registered
+ *   peer, is taken over by the next caller whose wait (of at least 100 ms)
+ *   times out: that one call costs its timeout, later ones are normal. A
+ *   lock word naming a live peer or the calling process makes every call
+ *   time out (SHARED_ETIMEDOUT), other damage to the mutex makes them fail
+ *   with SHARED_ECORRUPT, until shared_repair(SHARED_REPAIR_BREAK_LOCK)
+ *   (`sharectl repair --yes`). On Windows the lock is a kernel object that
+ *   writes to the section cannot touch.
  * - Names: on Windows the lock is the named mutex
  *   `Global\shared-<build id>-lock` with an explicit DACL (SYSTEM and
  *   Administrators full access, authenticated users wait/release). Creating a
@@ -241,7 +251,9 @@ typedef int (*shared_foreach_fn)(const shared_entry *entry, void *ctx);
  * SHARED_EVALTOOLONG, SHARED_EFULL (new key, table full), SHARED_ETIMEDOUT,
  * SHARED_ETXFULL (inside a transaction), SHARED_ECORRUPT, and the attach
  * errors (SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
- * SHARED_EACCESS, SHARED_ESYSTEM).
+ * SHARED_EACCESS, SHARED_ESYSTEM; and, as attaching registers this process
+ * under the lock, SHARED_ETIMEDOUT and SHARED_ECORRUPT: the lock is
+ * damaged, see shared_repair).
  */
 SHARED_API int shared_set(const char *key, const void *value, uint32_t len);
 
@@ -377,6 +389,7 @@ SHARED_API int shared_peers(shared_peer_fn fn, void *ctx);
  * other processes' reads wait. If the process dies inside the transaction,
  * none of its changes survive: the next lock holder rolls them back.
  * Errors: SHARED_EINTX (this thread already holds it), SHARED_ETIMEDOUT,
+ * SHARED_ECORRUPT (POSIX: the lock itself is damaged; see shared_repair),
  * attach errors.
  */
 SHARED_API int shared_lock(uint32_t timeout_ms);
@@ -395,16 +408,44 @@ SHARED_API int shared_rollback(void);
 
 /*
  * Fills `stats` (see shared_statistics). Errors: SHARED_ENULL, SHARED_EINVAL
- * (stats->size smaller than the first two fields), attach errors.
+ * (stats->size smaller than the first two fields), attach errors (they
+ * include SHARED_ETIMEDOUT and SHARED_ECORRUPT: see shared_set).
  */
 SHARED_API int shared_stats(shared_statistics *stats);
 
 /*
  * Wipes every key (an administrative operation, under the lock). Statistics
  * and the version counter are kept, so versions still never repeat.
- * Errors: SHARED_EINTX, SHARED_ETIMEDOUT, attach errors.
+ * Errors: SHARED_EINTX, SHARED_ETIMEDOUT, SHARED_ECORRUPT (POSIX: the lock
+ * is damaged; see shared_repair), attach errors.
  */
 SHARED_API int shared_reset(void);
+
+/* shared_repair flag: take the lock by force (see shared_repair). */
+#define SHARED_REPAIR_BREAK_LOCK 1u
+
+/*
+ * The administrator's way out of a damaged section (an administrative
+ * operation, like shared_reset; `sharectl repair`). Takes the lock, runs
+ * the recovery that follows a crash (an open journal settled or rolled
+ * back, the key index and counters rebuilt from the slots; slots that fail
+ * their checksum stay SHARED_ECORRUPT), releases it and registers this
+ * process. Keys are kept.
+ *   flags  0, or SHARED_REPAIR_BREAK_LOCK: do not wait for the lock but
+ *          take it by force. POSIX: the mutex is re-initialised in place,
+ *          which is the only way past a lock damaged so that no automatic
+ *          check can prove it unowned (see Caveats). RISK: if a process
+ *          really holds the lock at that moment, it and this call both
+ *          believe they own it and the state can be damaged: use it only
+ *          when calls keep failing with SHARED_ETIMEDOUT or SHARED_ECORRUPT
+ *          and no process is inside a transaction. Windows: the named mutex
+ *          cannot be damaged through the section; the flag waits for it
+ *          as without it.
+ * Errors: SHARED_EINVAL (unknown flag), SHARED_EINTX, SHARED_ETIMEDOUT
+ * (without the flag, or on Windows), SHARED_ECORRUPT (without the flag:
+ * the lock is damaged), attach errors.
+ */
+SHARED_API int shared_repair(uint32_t flags);
 
 /*
  * Sets the lock timeout in milliseconds used by every call of this process

@@ -3,13 +3,41 @@
  * living in the header's backend area. A holder that dies makes the next
  * locker get EOWNERDEAD, which becomes SHARED__OWNER_DIED: the caller runs
  * the recovery path, then shared__backend_consistent().
+ *
+ * The mutex lies in memory every peer (and a hostile process) can write.
+ * Its futex word holds the owner's thread id; the kernel marks it "owner
+ * died" only for a thread that exits holding it. A word scribbled with the
+ * id of a live thread that never took the lock would wedge every call for
+ * good. So a wait that times out checks the owner (glibc only):
+ *   1. the wait lasted at least WEDGE_MIN_MS and the owner's thread id was
+ *      the same before and after it;
+ *   2. that thread is gone, or it belongs to a process that is neither this
+ *      one nor a live registered peer (pid and start time; see peers.c).
+ * Every legitimate holder is a live registered peer, except a process for
+ * the moment between taking the lock and registering in its first attach
+ * (and leaving, at exit). If both hold, the word is marked "owner died"
+ * with one compare-and-swap from the exact value seen (a real holder that
+ * took the lock meanwhile makes it fail), waiters are woken, and the next
+ * locker runs the owner-died recovery, as after a crash.
+ * What the check can not prove (the owner named is a live peer or this
+ * process, or the rest of the mutex is damaged: SHARED_ECORRUPT) is left to
+ * shared__backend_break_lock (shared_repair), which re-initialises it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "posix.h"
+
+/* Shorter waits prove too little about a holder to take the lock over. */
+#define WEDGE_MIN_MS 100u
 
 _Static_assert(sizeof(pthread_mutex_t) <=
                    sizeof(((shared__header *)0)->backend.bytes),
@@ -63,9 +91,98 @@ static int timed_lock(pthread_mutex_t *m, uint32_t timeout_ms)
 #endif
 }
 
+#ifdef __GLIBC__
+static int *futex_word(pthread_mutex_t *m)
+{
+    return &m->__data.__lock;
+}
+
+static uint32_t owner_tid(pthread_mutex_t *m)
+{
+    return (uint32_t)__atomic_load_n(futex_word(m), __ATOMIC_ACQUIRE) &
+           FUTEX_TID_MASK;
+}
+
+/* Wakes every thread blocked on the mutex's futex word. */
+static void wake_all(pthread_mutex_t *m)
+{
+    syscall(SYS_futex, futex_word(m), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* The process thread `tid` belongs to; 0 if there is no such thread,
+ * UINT32_MAX if that can not be told (no /proc). */
+static uint32_t process_of(uint32_t tid)
+{
+    char path[64], line[128];
+    unsigned tgid = 0;
+    snprintf(path, sizeof path, "/proc/%u/status", (unsigned)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : UINT32_MAX;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Tgid: %u", &tgid) == 1)
+            break;
+    fclose(f);
+    return tgid ? (uint32_t)tgid : UINT32_MAX;
+}
+
+/* 1 if thread `tid` may hold the lock legitimately (see the top). */
+static int may_hold(shared__region *r, uint32_t tid)
+{
+    uint32_t pid = process_of(tid);
+    if (pid == 0)
+        return 0;
+    if (pid == UINT32_MAX || pid == (uint32_t)getpid())
+        return 1;
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++) {
+        uint64_t owner = atomic_load(&r->peer[i].owner);
+        if (owner == shared__owner_word(pid) &&
+            shared__backend_alive(pid, atomic_load(&r->peer[i].start_time)))
+            return 1;
+    }
+    return 0;
+}
+
+/* After a wait timed out: if the lock is provably wedged by an owner that
+ * does not hold it (the top, steps 1-2), marks it owner-died and takes it.
+ * Returns the new pthread result, or ETIMEDOUT. */
+static int take_over(pthread_mutex_t *m, uint32_t tid0, uint32_t waited_ms)
+{
+    int *word = futex_word(m);
+    int seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (waited_ms < WEDGE_MIN_MS || tid0 == 0 ||
+        ((uint32_t)seen & FUTEX_TID_MASK) != tid0 ||
+        may_hold(shared__posix_region(), tid0))
+        return ETIMEDOUT;
+    int dead = FUTEX_OWNER_DIED | (seen & FUTEX_WAITERS);
+    if (!__atomic_compare_exchange_n(word, &seen, dead, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return ETIMEDOUT;
+    wake_all(m);
+    int e = pthread_mutex_trylock(m);
+    return e == EBUSY ? ETIMEDOUT : e;
+}
+#else
+static uint32_t owner_tid(pthread_mutex_t *m)
+{
+    (void)m;
+    return 0;
+}
+
+static int take_over(pthread_mutex_t *m, uint32_t tid0, uint32_t waited_ms)
+{
+    (void)m, (void)tid0, (void)waited_ms;
+    return ETIMEDOUT;
+}
+#endif
+
 int shared__backend_lock(uint32_t timeout_ms)
 {
-    int e = timed_lock(mutex(), timeout_ms);
+    pthread_mutex_t *m = mutex();
+    uint32_t tid0 = owner_tid(m);
+    int e = timed_lock(m, timeout_ms);
+    if (e == ETIMEDOUT)
+        e = take_over(m, tid0, timeout_ms);
     switch (e) {
     case 0:
         return 0;
@@ -83,6 +200,23 @@ int shared__backend_lock(uint32_t timeout_ms)
         shared__set_os_error((uint32_t)e);
         return SHARED_ESYSTEM;
     }
+}
+
+int shared__posix_break_lock(shared__region *r)
+{
+    pthread_mutex_t *m = (pthread_mutex_t *)(void *)r->hdr.backend.bytes;
+    int rc = shared__posix_mutex_init(r);
+    if (rc)
+        return rc;
+    int e = pthread_mutex_trylock(m);
+#ifdef __GLIBC__
+    wake_all(m); /* they wait on the old word: let them try again */
+#endif
+    if (e) {
+        shared__set_os_error((uint32_t)e);
+        return SHARED_ESYSTEM;
+    }
+    return 0;
 }
 
 void shared__backend_consistent(void)

@@ -17,4 +17,8 @@ void shared__posix_exe_name(char *buf, size_t cap);
 /* Initialises the robust, process-shared mutex in r->hdr.backend. */
 int shared__posix_mutex_init(shared__region *r);
 
+/* Re-initialises that mutex in place, whatever its bytes hold, and takes
+ * it (shared_repair with SHARED_REPAIR_BREAK_LOCK): 0, SHARED_ESYSTEM. */
+int shared__posix_break_lock(shared__region *r);
+
 #endif /* SHARED_POSIX_H */

@@ -322,6 +322,24 @@ int shared__backend_attach(shared__region **region)
     return rc;
 }
 
+int shared__backend_break_lock(shared__region **region)
+{
+    pthread_once(&g_atfork_once, install_atfork);
+    pthread_mutex_lock(&g_attach);
+    shared__region *r = atomic_load(&g_region);
+    int rc = 0;
+    if (!r) {
+        rc = map_object(&r);
+        if (rc == 0)
+            atomic_store_explicit(&g_region, r, memory_order_release);
+    }
+    pthread_mutex_unlock(&g_attach);
+    if (rc == 0)
+        rc = shared__posix_break_lock(r);
+    *region = r;
+    return rc ? rc : SHARED__OWNER_DIED;
+}
+
 /*
  * Leaves the registry when the process exits or unloads the library. The
  * last peer closes and removes the object, under the lock (bounded: a lock

@@ -97,3 +97,11 @@ void shared__backend_unlock(void)
 {
     ReleaseMutex(g_mutex);
 }
+
+/* The named mutex can not be wedged through the section: take it as usual
+ * (see backend.h). */
+int shared__backend_break_lock(shared__region **region)
+{
+    int rc = shared__backend_attach(region);
+    return rc ? rc : shared__backend_lock(shared__timeout());
+}
