@@ -184,6 +184,9 @@ static const role_entry k_roles[] = {
     {"consumer", role_consumer},
     {"stay", role_stay},
     {"verify-churn", role_verify_churn},
+#ifdef SHARED_TEST_WIN
+    {"wait-threads", role_wait_threads},
+#endif
 };
 
 int role_main(const char *role, const char *arg)
