@@ -18,7 +18,7 @@ static const suite_fn k_suites[] = {
     corrupt_suite,   process_suite,  exports_suite,  contention_suite,
     torture_suite,   wait_suite,     channel_suite,  peers_suite,
 #ifdef SHARED_TEST_WIN
-    selfcheck_suite,
+    selfcheck_suite, identity_suite,
 #else
     attach_suite,   robust_suite,
 #endif

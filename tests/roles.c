@@ -199,6 +199,9 @@ static const role_entry k_roles[] = {
 #ifndef _WIN32
     {"fork-attach", role_fork_attach},
 #endif
+#ifdef SHARED_TEST_WIN
+    {"wait-threads", role_wait_threads},
+#endif
 };
 
 int role_main(const char *role, const char *arg)

@@ -49,6 +49,9 @@ int role_fork_attach(const char *arg); /* fork while a thread attaches */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
 int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */
 
+/* tests/win/test_identity.c */
+int role_wait_threads(const char *arg); /* STEP:N  N threads wait, stay */
+
 /* Churn values: self-checking, numbered. */
 uint32_t churn_value(unsigned char *buf, uint64_t i);
 int churn_check(const unsigned char *buf, uint32_t len, uint64_t *i);

@@ -44,6 +44,7 @@ Suite *peers_suite(void);
 /* The kill-torture loop outside Check (shared_tests --kills N). */
 int torture_main(int kills);
 Suite *selfcheck_suite(void); /* Windows only */
+Suite *identity_suite(void);  /* Windows only */
 Suite *attach_suite(void);    /* POSIX only */
 Suite *robust_suite(void);    /* POSIX only */
 

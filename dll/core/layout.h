@@ -17,7 +17,7 @@
 #include "shared.h"
 
 #define SHARED__MAGIC 0x3176646572616873ull /* "shared v1", little-endian */
-#define SHARED__LAYOUT_VERSION 2u
+#define SHARED__LAYOUT_VERSION 3u
 #define SHARED__READY 0x52454459u /* header.ready once formatted */
 
 #define SHARED__KEY_WORDS 8u  /* 64 bytes: key + NUL padding */
@@ -81,7 +81,8 @@ typedef struct shared__peer {
 } shared__peer;
 
 /* Windows: a thread blocked in a wait owns one of these and a named event
- * ..-wait-<index>-<gen>; writers set the events of every owned entry. */
+ * ..-w<index>-<gen>; writers set the events of every owned entry.
+ * start_time is 0 whenever owner is 0 or being claimed (see win/wait.c). */
 typedef struct shared__waiter {
     _Atomic uint64_t owner; /* as shared__peer.owner */
     _Atomic uint64_t start_time;
@@ -144,6 +145,10 @@ typedef struct shared__header {
     _Atomic uint32_t closed;   /* POSIX: removed by its last peer */
     _Atomic uint32_t reserved;
     _Atomic uint64_t peers_reaped;
+    /* Windows: this section's random identity, 0 until the first attacher
+     * publishes it (one CAS); every OS object name carries it, so two
+     * copies of one DLL at two paths (two sections) share no object. */
+    _Atomic uint64_t instance_id;
     _Atomic uint64_t wait_mask[SHARED__WAITER_WORDS]; /* Windows waiters */
 
     /* Reserved for the backend's lock object (POSIX: pthread_mutex_t). */

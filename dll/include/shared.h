@@ -41,10 +41,13 @@
  *   (`sharectl repair --yes`). On Windows the lock is a kernel object that
  *   writes to the section cannot touch.
  * - Names: on Windows the lock is the named mutex
- *   `Global\shared-<build id>-lock` with an explicit DACL (SYSTEM and
- *   Administrators full access, authenticated users wait/release). Creating a
- *   named mutex in `Global\` needs no privilege. If an object of another type
- *   already holds the name, calls fail with SHARED_ENAMECLASH.
+ *   `Global\shared-<build id>-<instance id>-lock` with an explicit DACL
+ *   (SYSTEM and Administrators full access, authenticated users
+ *   wait/release); the instance id is a random number stored in the section
+ *   by its first user, so two copies of the DLL at two paths never share an
+ *   OS object. Creating a named mutex in `Global\` needs no privilege. If an
+ *   object of another type already holds the name, calls fail with
+ *   SHARED_ENAMECLASH.
  * - Limits are fixed when the library is built (see shared_config.h):
  *   SHARED_MAX_KEYS keys, values of 0..SHARED_VALUE_MAX bytes, keys of
  *   1..SHARED_KEY_MAX bytes without NUL, transactions touching at most

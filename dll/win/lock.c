@@ -1,8 +1,11 @@
 /*
  * lock.c (Windows) - the region's lock: a named mutex,
- * Global\shared-<build id>-lock, created on first use with an explicit
- * DACL. A holder that dies abandons the mutex; the next waiter gets
- * WAIT_ABANDONED, which becomes SHARED__OWNER_DIED and the recovery path.
+ * Global\shared-<build id>-<instance id>-lock, created on first use with an
+ * explicit DACL. The instance id is the random identity stored in the
+ * section (see section.c), so the lock belongs to this section and to no
+ * other copy of the DLL. A holder that dies abandons the mutex; the next
+ * waiter gets WAIT_ABANDONED, which becomes SHARED__OWNER_DIED and the
+ * recovery path.
  */
 #include <windows.h>
 #include <sddl.h>
@@ -19,7 +22,13 @@ static const wchar_t k_sddl_event[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)"
                                       L"(A;;0x00100002;;;AU)";
 
 static HANDLE g_mutex;
+static uint64_t g_instance;
 static char g_name[96];
+
+uint64_t shared__win_instance(void)
+{
+    return g_instance;
+}
 
 const char *shared__backend_object_name(void)
 {
@@ -51,22 +60,28 @@ HANDLE shared__win_object(const wchar_t *name, int mutex)
         /* Created by another user: open it with the rights we are given. */
         h = mutex ? OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, name)
                   : OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, name);
-        err = GetLastError();
+        err = h ? ERROR_ALREADY_EXISTS : GetLastError();
     }
-    if (!h)
-        SetLastError(err);
+    SetLastError(h && err != ERROR_ALREADY_EXISTS ? 0 : err);
     return h;
 }
 
-int shared__win_lock_open(void)
+/* Opens the lock once per process. An existing mutex of that name is the
+ * normal case (another process of the group made it). A retried attach
+ * (the join failed after this succeeded) keeps the handle it has, and the
+ * instance id it was named from, rather than open another one. */
+int shared__win_lock_open(uint64_t instance)
 {
     wchar_t wname[96];
-    snprintf(g_name, sizeof g_name, "Global\\shared-%016llx-lock",
-             (unsigned long long)SHARED_BUILD_ID);
+    if (g_mutex)
+        return 0;
+    snprintf(g_name, sizeof g_name, "Global\\shared-%016llx-%016llx-lock",
+             (unsigned long long)SHARED_BUILD_ID, (unsigned long long)instance);
     MultiByteToWideChar(CP_UTF8, 0, g_name, -1, wname, 96);
     HANDLE h = shared__win_object(wname, 1);
     if (!h)
         return win_error(GetLastError());
+    g_instance = instance;
     g_mutex = h;
     return 0;
 }

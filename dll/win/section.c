@@ -14,8 +14,19 @@
  * IMAGE_SCN_MEM_SHARED: a misbuilt DLL must fail loudly rather than give
  * every process a private copy. SHARED_TEST_MISBUILT builds such a DLL on
  * purpose, for the test of that check.
+ *
+ * Identity: a DLL loaded from another path is another image with another
+ * section, but the same build id. So the section names its own OS objects:
+ * the first process to attach draws a random 64-bit instance id (never 0)
+ * and publishes it in the header with one CAS from 0; a process that loses
+ * the race takes the winner's value from the failed CAS. Every process
+ * attached to this section hence names its lock and events
+ * shared-<build id>-<instance id>-..., and a copy of the DLL elsewhere draws
+ * another id. The id lives as long as the section (until the last process
+ * unloads the DLL), and a process reads it once, at attach.
  */
 #include <windows.h>
+#include <ntsecapi.h>
 
 #include "win.h"
 
@@ -77,6 +88,47 @@ static int self_check(void)
     return SHARED_ENOTSHARED;
 }
 
+/* A random 64-bit value, never 0: RtlGenRandom (advapi32, in MinGW, clang
+ * and MSVC alike), mixed with the clock and the process and thread ids so
+ * that even a failed RtlGenRandom gives distinct ids. */
+static uint64_t random_id(void)
+{
+    uint64_t x = 0;
+    LARGE_INTEGER qpc;
+    if (!RtlGenRandom(&x, sizeof x))
+        x = 0;
+    QueryPerformanceCounter(&qpc);
+    x ^= (uint64_t)qpc.QuadPart ^ ((uint64_t)GetCurrentProcessId() << 32) ^
+         ((uint64_t)GetCurrentThreadId() << 16);
+    /* splitmix64's finalizer: spreads the fallback's few varying bits. */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x ? x : 1;
+}
+
+/* The section's instance id, publishing one if there is none yet. Only a
+ * hostile writer can put 0 back between our CAS attempts; after a few
+ * rounds that is SHARED_ESYSTEM with ERROR_INVALID_DATA (an attach error
+ * every function documents). */
+static int instance_id(uint64_t *id)
+{
+    uint64_t seen = atomic_load(&g_region.hdr.instance_id);
+    for (int i = 0; seen == 0 && i < 4; i++) {
+        uint64_t fresh = random_id();
+        if (atomic_compare_exchange_strong(&g_region.hdr.instance_id, &seen,
+                                           fresh))
+            seen = fresh;
+    }
+    *id = seen;
+    if (seen)
+        return 0;
+    shared__set_os_error(ERROR_INVALID_DATA);
+    return SHARED_ESYSTEM;
+}
+
 /* Runs once per process on the first API call (never in DllMain). A failed
  * attempt returns FALSE, so the next call tries again. */
 static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
@@ -87,10 +139,13 @@ static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
     *rc = self_check();
     if (*rc == 0)
         *rc = shared__region_check(&g_region);
+    uint64_t id = 0;
     if (*rc == 0 && atomic_load(&g_region.hdr.ready) != SHARED__READY)
         *rc = SHARED_EVERSION;
     if (*rc == 0)
-        *rc = shared__win_lock_open();
+        *rc = instance_id(&id);
+    if (*rc == 0)
+        *rc = shared__win_lock_open(id);
     if (*rc == 0) {
         /* The section starts with creator_pid 0 whenever no process holds
          * it: the first process to attach claims it. */
@@ -103,6 +158,8 @@ static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
         /* No wipe here: the section itself dies with its last process. */
         *rc = shared__join(&g_region, exe, 0, &wiped);
     }
+    if (*rc == 0)
+        shared__win_reap_waiters(&g_region);
     return *rc == 0;
 }
 

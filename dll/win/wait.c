@@ -2,24 +2,71 @@
  * wait.c (Windows) - waiting for changes with named events, without
  * PulseEvent and without a reset race: every waiting thread owns an entry
  * of the section's waiter table and its own auto-reset event
- * Global\shared-<build id>-w<index>-<gen>. A writer bumps wake_seq, then
- * sets the event of every entry marked ready in the mask. The waiter marks
- * its entry ready before it compares wake_seq: either the writer sees it
- * and sets its event (which stays set until waited on), or the waiter sees
- * the new wake_seq and does not block. An entry whose event can no longer
- * be opened belongs to a dead waiter: the writer frees it.
+ * Global\shared-<build id>-<instance id>-w<index>-<gen>.
+ *
+ * Waiter: (1) claims a free entry with one CAS of its owner word (pid and
+ * tag), then writes its process start time; (2) advances the entry's gen
+ * and creates the event of that name; (3) marks the entry ready (gen with
+ * the READY bit) and sets its bit in the header's wait_mask; (4) compares
+ * wake_seq with the value its caller saw and blocks on the event only if it
+ * is unchanged; (5) releases the entry: mask bit, READY, start time, and
+ * last the owner word. A writer bumps wake_seq, then sets the event of
+ * every entry marked ready in the mask. Either the writer sees the ready
+ * mark and sets the event (which stays set until waited on), or the waiter
+ * sees the new wake_seq and does not block.
+ *
+ * A fresh event is required: if CreateEventW finds the name taken
+ * (ERROR_ALREADY_EXISTS: a stale or squatted object, whose pending signal
+ * would be a spurious wake and whose owner could reset it under us), the
+ * waiter skips to the next gen, a few times, then fails with SHARED_ESYSTEM.
+ *
+ * Dead waiters: an entry whose owner died at any step is taken back. A
+ * writer that finds a ready entry's event gone, every attaching process,
+ * and a waiter that finds no free entry check the owner (pid plus start
+ * time; start time 0 means "pid only") and, if it is dead, take the entry
+ * over in two moves: the owner word goes to a REAPING word (the reaper's
+ * pid, another tag), the entry is cleaned, and only then the owner word is
+ * set to 0 (freed) or to the reaper's own claim. So start_time is 0
+ * whenever an entry is free or being claimed, and a stale start time is
+ * never paired with a new owner; and a mask bit is never cleared after
+ * another waiter may have claimed the entry.
  */
 #include <windows.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "win.h"
 
 #define READY 0x80000000u
+#define REAPING_TAG 0xa5u
+#define GEN_TRIES 4
+
+#ifdef SHARED_TEST_HOOKS
+/* Test-only builds (shared_hooks.dll): when SHARED_TEST_STOP names `step`,
+ * the waiting thread stops there (for a minute) so that a test can kill
+ * its process at that point of the protocol. Never compiled into the
+ * shipped DLL: nothing in the section can trigger it. */
+static int test_step(const char *step)
+{
+    char want[32];
+    DWORD n = GetEnvironmentVariableA("SHARED_TEST_STOP", want, sizeof want);
+    return n > 0 && n < sizeof want && strcmp(want, step) == 0;
+}
+static void test_stop(const char *step)
+{
+    if (test_step(step))
+        Sleep(60000);
+}
+#else
+#  define test_step(step) 0
+#  define test_stop(step) ((void)0)
+#endif
 
 static void event_name(wchar_t *buf, size_t cap, uint32_t idx, uint32_t gen)
 {
-    _snwprintf(buf, cap, L"Global\\shared-%016llx-w%u-%u",
-               (unsigned long long)SHARED_BUILD_ID, (unsigned)idx,
+    _snwprintf(buf, cap, L"Global\\shared-%016llx-%016llx-w%u-%u",
+               (unsigned long long)SHARED_BUILD_ID,
+               (unsigned long long)shared__win_instance(), (unsigned)idx,
                (unsigned)(gen & ~READY));
     buf[cap - 1] = L'\0';
 }
@@ -29,7 +76,52 @@ static uint64_t bit(uint32_t idx)
     return (uint64_t)1 << (idx % 64u);
 }
 
-/* Claims a free waiter entry: its index, or UINT32_MAX. */
+static uint64_t self_start(void)
+{
+    static _Atomic uint64_t start;
+    uint64_t t = atomic_load_explicit(&start, memory_order_relaxed);
+    if (t == 0) {
+        t = shared__backend_start_time();
+        atomic_store_explicit(&start, t, memory_order_relaxed);
+    }
+    return t;
+}
+
+/* 1 if the owner of an entry (as read in `owner`) is a dead process, or
+ * the word is no owner at all (damage). */
+static int owner_dead(shared__waiter *w, uint64_t owner)
+{
+    uint32_t pid = (uint32_t)(owner >> 8);
+    uint64_t start = 0;
+    if (owner == 0)
+        return 0;
+    if (owner == shared__owner_word(pid))
+        start = atomic_load(&w->start_time);
+    else if ((owner & 0xffu) != REAPING_TAG)
+        return 1;
+    if (pid == shared__backend_pid())
+        return start != 0 && start != self_start();
+    return !shared__backend_alive(pid, start);
+}
+
+/* Takes entry idx from its dead owner `owner`: cleans it and leaves it
+ * owned by `next` (0: free). 0 if another process took it first. */
+static int take_over(shared__region *r, uint32_t idx, uint64_t owner,
+                     uint64_t next)
+{
+    shared__waiter *w = &r->waiter[idx];
+    uint64_t reaping = ((uint64_t)shared__backend_pid() << 8) | REAPING_TAG;
+    if (!atomic_compare_exchange_strong(&w->owner, &owner, reaping))
+        return 0;
+    atomic_fetch_and(&r->hdr.wait_mask[idx / 64u], ~bit(idx));
+    atomic_store(&w->gen, atomic_load(&w->gen) & ~READY);
+    atomic_store(&w->start_time, 0);
+    atomic_store(&w->owner, next);
+    return 1;
+}
+
+/* Claims a waiter entry: a free one, else one whose owner died. Its index,
+ * or UINT32_MAX if every entry belongs to a live waiter. */
 static uint32_t claim(shared__region *r)
 {
     uint64_t mine = shared__owner_word(shared__backend_pid());
@@ -38,40 +130,99 @@ static uint32_t claim(shared__region *r)
         if (atomic_compare_exchange_strong(&r->waiter[i].owner, &none, mine))
             return i;
     }
+    for (uint32_t i = 0; i < SHARED__MAX_WAITERS; i++) {
+        uint64_t owner = atomic_load(&r->waiter[i].owner);
+        if (owner_dead(&r->waiter[i], owner) && take_over(r, i, owner, mine))
+            return i;
+    }
     return UINT32_MAX;
 }
 
+/* Gives back our entry (unless a reaper wrongly took it: then it is not
+ * ours to touch). */
 static void release(shared__region *r, uint32_t idx)
 {
     shared__waiter *w = &r->waiter[idx];
+    uint64_t mine = shared__owner_word(shared__backend_pid());
+    if (atomic_load(&w->owner) != mine)
+        return;
     atomic_fetch_and(&r->hdr.wait_mask[idx / 64u], ~bit(idx));
     atomic_store(&w->gen, atomic_load(&w->gen) & ~READY);
-    atomic_store(&w->owner, 0);
+    atomic_store(&w->start_time, 0);
+    atomic_compare_exchange_strong(&w->owner, &mine, 0);
+}
+
+void shared__win_reap_waiters(shared__region *r)
+{
+    for (uint32_t i = 0; i < SHARED__MAX_WAITERS; i++) {
+        uint64_t owner = atomic_load(&r->waiter[i].owner);
+        if (owner_dead(&r->waiter[i], owner))
+            take_over(r, i, owner, 0);
+    }
+}
+
+/* Creates a fresh event for entry idx under one of the next gens; NULL
+ * with the OS error on failure. */
+static HANDLE fresh_event(shared__waiter *w, uint32_t idx, uint32_t *gen)
+{
+    wchar_t name[96];
+    uint32_t g = atomic_load(&w->gen) & ~READY;
+    DWORD err = ERROR_ALREADY_EXISTS;
+    for (int i = 0; i < GEN_TRIES; i++) {
+        g = (g + 1u) & ~READY;
+        event_name(name, 96, idx, g);
+        HANDLE ev = shared__win_object(name, 0);
+        err = GetLastError();
+        if (ev && err != ERROR_ALREADY_EXISTS) {
+            *gen = g;
+            return ev;
+        }
+        if (ev)
+            CloseHandle(ev);
+        else
+            break;
+    }
+    /* Names tried are used up: the next claim starts after them. */
+    atomic_store(&w->gen, g);
+    shared__set_os_error((uint32_t)err);
+    return NULL;
 }
 
 int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms)
 {
-    wchar_t name[96];
-    uint32_t idx = claim(r);
+    uint32_t idx = claim(r), gen = 0;
     if (idx == UINT32_MAX)
         return SHARED_EFULL;
     shared__waiter *w = &r->waiter[idx];
-    uint32_t gen = ((atomic_load(&w->gen) & ~READY) + 1u) & ~READY;
-    event_name(name, 96, idx, gen);
-    HANDLE ev = shared__win_object(name, 0);
+    test_stop("claim");
+    atomic_store(&w->start_time, self_start());
+    HANDLE ev = fresh_event(w, idx, &gen);
     if (!ev) {
-        atomic_store(&w->owner, 0);
+        release(r, idx);
         return SHARED_ESYSTEM;
     }
+    test_stop("event");
     atomic_store(&w->gen, gen | READY);
     atomic_fetch_or(&r->hdr.wait_mask[idx / 64u], bit(idx));
+    test_stop("ready");
+    if (test_step("badhandle")) { /* the wait below fails: WAIT_FAILED */
+        CloseHandle(ev);
+        ev = (HANDLE)(uintptr_t)0x7ffffff0;
+    }
+    int rc = 0;
     if (atomic_load(&r->hdr.wake_seq) == seen) {
-        DWORD ms = timeout_ms == INFINITE ? INFINITE - 1u : timeout_ms;
-        WaitForSingleObject(ev, ms);
+        /* INFINITE is 0xFFFFFFFF: clamp so that no wait is unbounded. */
+        DWORD ms = timeout_ms >= INFINITE ? INFINITE - 1u : timeout_ms;
+        DWORD got = WaitForSingleObject(ev, ms);
+        if (got != WAIT_OBJECT_0 && got != WAIT_TIMEOUT) {
+            shared__set_os_error(got == WAIT_FAILED ? (uint32_t)GetLastError()
+                                                    : (uint32_t)got);
+            rc = SHARED_ESYSTEM;
+        }
     }
     release(r, idx);
     CloseHandle(ev);
-    return 0;
+    return rc;
 }
 
 void shared__backend_wake(shared__region *r)
@@ -96,10 +247,9 @@ void shared__backend_wake(shared__region *r)
                 SetEvent(ev);
                 CloseHandle(ev);
             } else if (GetLastError() == ERROR_FILE_NOT_FOUND &&
-                       atomic_load(&w->gen) == gen &&
-                       atomic_compare_exchange_strong(&w->owner, &owner, 0)) {
+                       atomic_load(&w->gen) == gen && owner_dead(w, owner)) {
                 /* Its owner died while waiting: free the entry. */
-                atomic_fetch_and(&r->hdr.wait_mask[word], ~bit(idx));
+                take_over(r, idx, owner, 0);
             }
         }
     }

@@ -6,6 +6,7 @@
  * Also: the lock's name held by an object of another type is a clear error.
  */
 #include <windows.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pe.h"
@@ -54,11 +55,25 @@ END_TEST
 
 START_TEST(lock_name_taken_by_an_event_is_enameclash)
 {
-    HANDLE ev = CreateEventW(NULL, TRUE, FALSE,
-                             L"Global\\shared-" SHARED_ALT_BUILD_ID L"-lock");
-    ck_assert_ptr_nonnull(ev);
+    wchar_t name[96];
     HMODULE m = LoadLibraryW(L"shared_altid.dll");
     ck_assert_ptr_nonnull(m);
+    /* The lock's name carries the section's instance id: publish one (as
+     * the first attacher would) unless it already has one. */
+    const IMAGE_SECTION_HEADER *sec = pe_section(m, ".shared");
+    ck_assert_ptr_nonnull(sec);
+    shared__region *r = (shared__region *)((uintptr_t)m + sec->VirtualAddress);
+    uint64_t id = 0;
+    if (!atomic_compare_exchange_strong(&r->hdr.instance_id, &id,
+                                        0x1d1d1d1d1d1d1d1dull))
+        ck_assert_uint_ne(id, 0);
+    else
+        id = 0x1d1d1d1d1d1d1d1dull;
+    _snwprintf(name, 96, L"Global\\shared-%hs-%016llx-lock",
+               SHARED_ALT_BUILD_ID, (unsigned long long)id);
+    name[95] = L'\0';
+    HANDLE ev = CreateEventW(NULL, TRUE, FALSE, name);
+    ck_assert_ptr_nonnull(ev);
     set_fn set = FN(m, set_fn, "shared_set");
     oserr_fn oserr = FN(m, oserr_fn, "shared_last_os_error");
     ck_assert(set && oserr);
