@@ -222,6 +222,13 @@ expect "JSON escapes only controls, quote, backslash" \
 expect "binary value as value_base64" test "$(json get bin --json)" = \
     '{"key":"bin","type":"bytes","length":9,"value_base64":"YmluAGFyef8K"}'
 expect "list shows UTF-8 keys" grep -q "^ключ" <<<"$(ctl list)"
+# On a console (a pseudo-terminal; Wine gives the program a console) the
+# text shows as text, not as the ANSI code page's '?'.
+if [ ${#RUN[@]} -eq 2 ] && command -v script >/dev/null; then
+    tty_out="$(script -qec "$(printf '%q ' "${RUN[@]}") get no-ключ" /dev/null \
+        </dev/null 2>&1)"
+    expect "console shows UTF-8 text" grep -q "no-ключ" <<<"$tty_out"
+fi
 
 # 4. Strict options.
 check "single-dash flag is not a value" 2 -- set k -v

@@ -333,11 +333,18 @@ void proc_console_utf8(void)
         HANDLE wr;
         if (h == NULL || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
             continue; /* redirected: UTF-8 bytes as they are */
-        if (!CreatePipe(&p->read, &wr, NULL, 0))
+        /* Our own handle: _dup2 below closes the one the stream had. */
+        if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &h, 0,
+                             FALSE, DUPLICATE_SAME_ACCESS))
             continue;
+        if (!CreatePipe(&p->read, &wr, NULL, 0)) {
+            CloseHandle(h);
+            continue;
+        }
         int fd = _open_osfhandle((intptr_t)wr, _O_BINARY);
         if (fd < 0 || _dup2(fd, p->fd) != 0) {
             CloseHandle(p->read);
+            CloseHandle(h);
             if (fd >= 0)
                 _close(fd);
             else
