@@ -82,7 +82,8 @@ int ctl_add(ctl_opts *o)
 {
     int64_t delta, result = 0;
     if (text_parse_i64(o->pos[1], &delta) != 0)
-        return ctl_usage("add needs an integer, not '%s'", o->pos[1]);
+        return ctl_usage("add needs an integer in %lld..%lld, not '%s'",
+                         (long long)INT64_MIN, (long long)INT64_MAX, o->pos[1]);
     int rc = shared_add(o->pos[0], delta, &result);
     if (rc)
         return ctl_fail(o->pos[0], rc);
@@ -103,7 +104,8 @@ int ctl_cas(ctl_opts *o)
     uint64_t expected, version = 0;
     uint32_t len = 0;
     if (text_parse_u64(o->pos[1], &expected) != 0)
-        return ctl_usage("cas needs a version number, not '%s'", o->pos[1]);
+        return ctl_usage("cas needs a version number in 0..%llu, not '%s'",
+                         (unsigned long long)UINT64_MAX, o->pos[1]);
     int rc =
         ctl_value_arg(o, 2, buf, &len, SHARED_VALUE_MAX, "SHARED_VALUE_MAX");
     if (rc)
