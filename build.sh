@@ -3,9 +3,12 @@
 #
 #   ./build.sh                  build every preset whose tools are present
 #   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win
-#   ./build.sh deps             only install dependencies (apt packages, Check for MinGW)
+#                               (runs deps first)
+#   ./build.sh deps             only install dependencies (apt packages, Check for MinGW;
+#                               adds a deb-src entry to apt's sources for Check's source)
 #   ./build.sh demo [--windows] [ARGS...]
-#                               build and run sharedemo (natively, or the .exe under wine)
+#                               build and run sharedemo (natively, or the .exe under wine);
+#                               needs no Check for MinGW
 #   ./build.sh bench [--windows] [--ms N]
 #                               build and run shared_bench (ratios vs a locked read)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
@@ -226,22 +229,32 @@ cmd_test() {
     return "$rc"
 }
 
-# run_built PROGRAM [--windows] [ARGS...]: builds the preset quietly (the
-# log is shown only on failure) and runs build/<preset>/bin/PROGRAM, the
-# Windows build under wine with --windows.
+# run_built PROGRAM [--windows] [ARGS...]: builds PROGRAM quietly (the log
+# is shown only on failure) and runs it, the Windows build under wine with
+# --windows. The demo and bench need no test framework: without Check for
+# MinGW, the Windows build goes to build/mingw-notests, configured with
+# BUILD_TESTING=OFF (the preset's own tree keeps its tests); Check is never
+# fetched or built here.
 run_built() {
-    local program="$1" preset=linux exe
+    local program="$1" preset=linux dir exe
     shift
     if [ "${1:-}" = "--windows" ]; then
         shift
         preset=mingw
     fi
-    exe="$BUILD/$preset/bin/$program"
+    dir="$BUILD/$preset"
+    local -a conf=(--preset "$preset")
+    if [ "$preset" = mingw ] && ! check_mingw_present; then
+        dir="$BUILD/$preset-notests"
+        conf+=(-B "$dir" -DBUILD_TESTING=OFF)
+    fi
+    exe="$dir/bin/$program"
+    [ "$preset" = mingw ] && exe="$exe.exe"
     install_packages
-    if [ "$preset" = mingw ]; then build_check_mingw; exe="$exe.exe"; fi
     mkdir -p "$BUILD"
-    { configure "$preset" && build "$preset"; } >"$BUILD/$program-build.log" 2>&1 ||
-        { cat "$BUILD/$program-build.log" >&2; die "building preset $preset failed"; }
+    { cmake "${conf[@]}" && cmake --build "$dir" -j"$JOBS" --target "$program"; } \
+        >"$BUILD/$program-build.log" 2>&1 ||
+        { cat "$BUILD/$program-build.log" >&2; die "building $program ($preset) failed"; }
     [ -f "$exe" ] || die "$exe was not built"
     if [ "$preset" = mingw ]; then
         exec "$ROOT/cmake/wine-run.sh" "$exe" "$@"
@@ -265,6 +278,6 @@ case "${1:-}" in
     demo)  shift; run_built sharedemo "$@" ;;
     bench) shift; run_built shared_bench "$@" ;;
     clean) shift; cmd_clean "$@" ;;
-    -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;
 esac

@@ -26,11 +26,12 @@ enum {
 #define CTL_MAX_ARGS 16
 
 typedef struct ctl_opts {
-    int json, raw, version, yes, all, help;
+    int json, raw, version, yes, all, help, background;
     const char *file;
     int64_t count;   /* watch: stop after this many changes (-1: never) */
     int64_t seconds; /* hold, watch: stop after this long (-1: never) */
     int64_t timeout; /* --timeout MS (-1: not given) */
+    int64_t stop;    /* hold --stop PID (-1: not given) */
     int npos;
     const char *pos[CTL_MAX_ARGS];
 } ctl_opts;
@@ -58,8 +59,9 @@ int ctl_print_peers(int json);
 int ctl_print_channels(int json);
 
 /* The value argument of set / cas / send: pos[at], '-' for stdin, or
- * --file. */
-int ctl_value_arg(ctl_opts *o, int at, unsigned char *buf, uint32_t *len);
+ * --file; at most `max` bytes, the limit called `limit` in messages. */
+int ctl_value_arg(ctl_opts *o, int at, unsigned char *buf, uint32_t *len,
+                  uint32_t max, const char *limit);
 
 /* How long send and recv may wait: --timeout, else the default. */
 uint32_t ctl_wait_ms(const ctl_opts *o);
@@ -78,6 +80,11 @@ int ctl_usage(const char *fmt, ...);
  * this very command, hence empty: no other process holds it. */
 void ctl_note_fresh(void);
 
+/* After a successful writing command: warns (stderr) when this command
+ * created the state and no other process holds it, so the change is lost
+ * as soon as sharectl exits. */
+void ctl_warn_unheld(void);
+
 /* One key of a snapshot, found with shared_foreach. */
 typedef struct ctl_entry {
     int found;
@@ -89,7 +96,8 @@ typedef struct ctl_entry {
 /* Looks `key` up in one consistent snapshot (value, type and version). */
 int ctl_lookup(const char *key, ctl_entry *e);
 
-/* Prints a value for a person (counters as numbers) or as JSON. */
+/* Prints a value for a person (counters as numbers) or as the JSON member
+ * "value": a number, a UTF-8 string, or "value_base64" for other bytes. */
 void ctl_print_value(uint32_t type, const void *v, uint32_t len, int json);
 
 #endif /* SHARED_HOST_CTL_H */

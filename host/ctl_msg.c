@@ -9,19 +9,52 @@
 #include "ctl.h"
 #include "text.h"
 
+typedef struct chan_find {
+    const char *name;
+    int found;
+    uint32_t depth, capacity;
+} chan_find;
+
+static int chan_visit(const shared_channel_info *c, void *ctx)
+{
+    chan_find *f = ctx;
+    if (strcmp(c->name, f->name) != 0)
+        return 0;
+    f->found = 1;
+    f->depth = c->depth;
+    f->capacity = c->capacity;
+    return 1;
+}
+
+/* send found no room: if the channel holds SHARED_CHANNEL_DEPTH messages,
+ * says so, whichever error code the library used for it. */
+static int send_full(const char *channel, int err)
+{
+    chan_find f = {channel, 0, 0, 0};
+    if (shared_channels(chan_visit, &f) < 0 || !f.found || f.depth < f.capacity)
+        return ctl_fail(channel, err);
+    fprintf(stderr,
+            "sharectl: %s: the channel is full: it holds %u messages "
+            "(SHARED_CHANNEL_DEPTH = %u) and none was received in time (%s)\n",
+            channel, (unsigned)f.depth, (unsigned)SHARED_CHANNEL_DEPTH,
+            shared_errname(err));
+    return CTL_FULL;
+}
+
 int ctl_send(ctl_opts *o)
 {
     static unsigned char buf[SHARED_VALUE_MAX];
     uint32_t len = 0;
-    int rc = ctl_value_arg(o, 1, buf, &len);
+    int rc = ctl_value_arg(o, 1, buf, &len, SHARED_MSG_MAX, "SHARED_MSG_MAX");
     if (rc)
         return rc;
-    if (len > SHARED_MSG_MAX)
-        return ctl_usage("the message is %u bytes, more than SHARED_MSG_MAX "
-                         "(%u)",
-                         (unsigned)len, (unsigned)SHARED_MSG_MAX);
     rc = shared_send(o->pos[0], buf, len, ctl_wait_ms(o));
-    return rc ? ctl_fail(o->pos[0], rc) : CTL_OK;
+    if (rc != 0 && ctl_exit_code(rc) == CTL_FULL)
+        return send_full(o->pos[0], rc);
+    if (rc)
+        return ctl_fail(o->pos[0], rc);
+    ctl_warn_unheld();
+    return CTL_OK;
 }
 
 int ctl_recv(ctl_opts *o)
@@ -34,10 +67,11 @@ int ctl_recv(ctl_opts *o)
     if (o->raw) {
         fwrite(buf, 1, len, stdout);
     } else if (o->json) {
-        printf("{\"channel\":");
-        text_json_string(stdout, o->pos[0], (uint32_t)strlen(o->pos[0]));
-        printf(",\"length\":%u,\"message\":", (unsigned)len);
-        text_json_string(stdout, buf, len);
+        printf("{");
+        text_json_field(stdout, "channel", o->pos[0],
+                        (uint32_t)strlen(o->pos[0]));
+        printf(",\"length\":%u,", (unsigned)len);
+        text_json_field(stdout, "message", buf, len);
         printf("}\n");
     } else {
         text_escaped(stdout, buf, len, UINT32_MAX);
@@ -62,9 +96,9 @@ static int peer_visit(const shared_peer_info *p, void *ctx)
 {
     list_ctx *l = ctx;
     if (l->json) {
-        printf("%s\n  {\"pid\":%u,\"self\":%s,\"exe\":", l->n ? "," : "",
+        printf("%s\n  {\"pid\":%u,\"self\":%s,", l->n ? "," : "",
                (unsigned)p->pid, p->self ? "true" : "false");
-        text_json_string(stdout, p->exe, (uint32_t)strlen(p->exe));
+        text_json_field(stdout, "exe", p->exe, (uint32_t)strlen(p->exe));
         printf(",\"start_time\":%llu,\"attach_ms\":%llu,\"active_ms\":%llu}",
                (unsigned long long)p->start_time,
                (unsigned long long)p->attach_ms,
@@ -101,8 +135,8 @@ static int channel_visit(const shared_channel_info *c, void *ctx)
 {
     list_ctx *l = ctx;
     if (l->json) {
-        printf("%s\n  {\"channel\":", l->n ? "," : "");
-        text_json_string(stdout, c->name, (uint32_t)strlen(c->name));
+        printf("%s\n  {", l->n ? "," : "");
+        text_json_field(stdout, "channel", c->name, (uint32_t)strlen(c->name));
         printf(",\"depth\":%u,\"capacity\":%u,\"sent\":%llu,\"received\":%llu}",
                (unsigned)c->depth, (unsigned)c->capacity,
                (unsigned long long)c->sent, (unsigned long long)c->received);

@@ -58,9 +58,9 @@ void ctl_print_value(uint32_t type, const void *v, uint32_t len, int json)
     if (type == SHARED_TYPE_COUNTER && len == 8) {
         int64_t n;
         memcpy(&n, v, sizeof n);
-        printf("%lld", (long long)n);
+        printf("%s%lld", json ? "\"value\":" : "", (long long)n);
     } else if (json) {
-        text_json_string(stdout, v, len);
+        text_json_field(stdout, "value", v, len);
     } else {
         text_escaped(stdout, v, len, UINT32_MAX);
     }
@@ -69,10 +69,10 @@ void ctl_print_value(uint32_t type, const void *v, uint32_t len, int json)
 static void print_json_entry(const char *key, uint32_t type, const void *v,
                              uint32_t len, uint64_t version)
 {
-    printf("{\"key\":");
-    text_json_string(stdout, key, (uint32_t)strlen(key));
-    printf(",\"type\":\"%s\",\"version\":%llu,\"length\":%u,\"value\":",
-           type_name(type), (unsigned long long)version, (unsigned)len);
+    printf("{");
+    text_json_field(stdout, "key", key, (uint32_t)strlen(key));
+    printf(",\"type\":\"%s\",\"version\":%llu,\"length\":%u,", type_name(type),
+           (unsigned long long)version, (unsigned)len);
     ctl_print_value(type, v, len, 1);
     printf("}");
 }
@@ -167,9 +167,9 @@ static void print_stats(const shared_statistics *s, int json)
         {"waiters", s->waiters},
     };
     if (json) {
-        printf("{\"backend\":\"%s\",\"object_name\":", s->backend);
-        text_json_string(stdout, s->object_name,
-                         (uint32_t)strlen(s->object_name));
+        printf("{\"backend\":\"%s\",", s->backend);
+        text_json_field(stdout, "object_name", s->object_name,
+                        (uint32_t)strlen(s->object_name));
         printf(",\"build_id\":\"%016llx\"", (unsigned long long)s->build_id);
         for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
             printf(",\"%s\":%llu", f[i].name, f[i].v);
@@ -219,8 +219,8 @@ static int dump_visit(const shared_slot_info *s, void *ctx)
                d->n ? "," : "", (unsigned)s->index, state_name(s->state),
                (unsigned)s->seq, (unsigned)s->hint);
         if (s->state == SHARED_SLOT_USED) {
-            printf(",\"key\":");
-            text_json_string(stdout, s->key, s->key_len);
+            printf(",");
+            text_json_field(stdout, "key", s->key, s->key_len);
             printf(",\"type\":\"%s\",\"length\":%u,\"version\":%llu",
                    type_name(s->type), (unsigned)s->value_len,
                    (unsigned long long)s->version);

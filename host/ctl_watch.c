@@ -79,10 +79,10 @@ static void print_item(const char *event, const item *it, const char *key,
 {
     uint32_t shown = it && it->len < PREVIEW ? it->len : PREVIEW;
     if (json) {
-        printf("{\"event\":\"%s\",\"key\":", event);
-        text_json_string(stdout, key, (uint32_t)strlen(key));
+        printf("{\"event\":\"%s\",", event);
+        text_json_field(stdout, "key", key, (uint32_t)strlen(key));
         if (it) {
-            printf(",\"version\":%llu,\"length\":%u,\"value\":",
+            printf(",\"version\":%llu,\"length\":%u,",
                    (unsigned long long)it->version, (unsigned)it->len);
             ctl_print_value(it->type, it->value, shown, 1);
         }

@@ -8,6 +8,7 @@
 #define SHARED_HOST_PROC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Most children one process can have running at once. */
 #define PROC_MAX 64
@@ -56,5 +57,33 @@ void proc_binary_stdio(void);
 
 /* Sets an environment variable for this process and its future children. */
 void proc_setenv(const char *name, const char *value);
+
+/* Starts this executable again, detached: its own session (POSIX setsid) or
+ * DETACHED_PROCESS (Windows), standard streams on the null device, not a
+ * child to wait for. Returns its OS process id, 0 on failure. */
+uint32_t proc_start_detached(int argc, const char *const *argv);
+
+/* Asks process `pid` to end (SIGTERM; Windows: TerminateProcess). 0 if the
+ * request was made, -1 if not. */
+int proc_terminate(uint32_t pid);
+
+/* The command-line arguments as UTF-8. POSIX: argv as given. Windows: read
+ * from the wide command line (GetCommandLineW, CommandLineToArgvW) and
+ * converted, so no argument depends on the ANSI code page. */
+char **proc_utf8_argv(int *argc, char **argv);
+
+/* fopen of a UTF-8 path (Windows: _wfopen of its UTF-16 form). */
+FILE *proc_fopen(const char *path, const char *mode);
+
+/* Makes UTF-8 written to stdout and stderr show as text on a console.
+ * POSIX: nothing to do. Windows: when a stream is a console, its bytes go
+ * through a pipe to a thread that writes them as UTF-16 with WriteConsoleW
+ * (flushed at exit); a redirected stream gets the UTF-8 bytes unchanged. */
+void proc_console_utf8(void);
+
+/* POSIX: a message if SHARED_INSTANCE is set but not 1..32 characters from
+ * A-Z a-z 0-9 . _ - (the library's rule), else NULL. Windows: always NULL
+ * (one state per DLL file; SHARED_INSTANCE is not used). */
+const char *proc_instance_error(void);
 
 #endif /* SHARED_HOST_PROC_H */

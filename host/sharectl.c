@@ -22,11 +22,14 @@ typedef struct command {
 static const command k_commands[] = {
     {"set", ctl_set, 1, 2, "set KEY VALUE | set KEY --file F | set KEY -",
      "Stores VALUE (its bytes), the bytes of file F, or standard input ('-')\n"
-     "under KEY, replacing any value or counter."},
-    {"get", ctl_get, 1, 1, "get KEY [--raw] [--version] [--json]",
-     "Prints the value of KEY: a counter as a number, bytes as text with\n"
-     "\\xHH for what is not printable ASCII. --raw writes the exact bytes,\n"
-     "--version prints the key's version instead, --json an object."},
+     "under KEY, replacing any value or counter. A VALUE that starts with\n"
+     "'-' goes after `--`: `sharectl set -- KEY -v`."},
+    {"get", ctl_get, 1, 1, "get KEY [--raw | --version | --json]",
+     "Prints the value of KEY: a counter as a number, bytes as text (UTF-8\n"
+     "as is) with \\xHH for control characters and bytes that are not UTF-8.\n"
+     "--raw writes the exact bytes, --version prints the key's version\n"
+     "instead, --json an object whose \"value\" is the text, or\n"
+     "\"value_base64\" (the bytes in base64) when they are not UTF-8."},
     {"del", ctl_del, 1, 1, "del KEY", "Removes KEY."},
     {"add", ctl_add, 2, 2, "add KEY N [--json]",
      "Adds the integer N (may be negative) to the 64-bit counter KEY,\n"
@@ -53,21 +56,27 @@ static const command k_commands[] = {
      "shared_wait and wakes when another process changes the section;\n"
      "changes made in quick succession may show as one."},
     {"send", ctl_send, 1, 2, "send CHANNEL MSG | --file F | -  [--timeout MS]",
-     "Queues the message on CHANNEL, waiting up to MS ms (default 5000) if\n"
-     "the channel is full (then exit 5)."},
-    {"recv", ctl_recv, 1, 1, "recv CHANNEL [--timeout MS] [--raw] [--json]",
+     "Queues the message (at most SHARED_MSG_MAX bytes) on CHANNEL, waiting\n"
+     "up to MS ms (default 5000) if the channel already holds\n"
+     "SHARED_CHANNEL_DEPTH messages (then exit 5)."},
+    {"recv", ctl_recv, 1, 1, "recv CHANNEL [--timeout MS] [--raw | --json]",
      "Takes the oldest message from CHANNEL and prints it, waiting up to MS\n"
      "ms (default 5000; 0: do not wait) for one (then exit 4). Every\n"
      "message is received exactly once, by one receiver."},
     {"peers", ctl_peers, 0, 0, "peers [--json]",
      "Lists the processes using the shared state (dead ones are removed\n"
      "first): pid, executable, when they attached and last took the lock."},
-    {"hold", ctl_hold, 0, 0, "hold [--seconds S]",
-     "Keeps the shared state alive until Ctrl-C or S seconds. On Windows\n"
-     "the state exists only while some process has shared.dll loaded: run\n"
-     "`sharectl hold` in one window, and `set` in one command and `get` in\n"
-     "the next will meet the same state. (On POSIX the state persists in\n"
-     "its shared memory object until removed or reboot.)"},
+    {"hold", ctl_hold, 0, 0,
+     "hold [--seconds S] [--background] | hold --stop PID",
+     "Keeps the shared state alive until Ctrl-C or S seconds. The state\n"
+     "lives only while some process uses it: on Windows while a process\n"
+     "has shared.dll loaded; on POSIX the last process to leave removes the\n"
+     "shared memory object. So `set` in one command and `get` in the next\n"
+     "meet the same state only while a holder runs: `sharectl hold` in\n"
+     "another window, or `sharectl hold --background`, which starts a\n"
+     "detached holder, prints its pid and returns once it holds the state.\n"
+     "`sharectl hold --stop PID` ends it (only a sharectl that uses the\n"
+     "state), and with it the state if no other process uses it."},
     {"repair", ctl_repair, 0, 0, "repair --yes",
      "When every call times out or reports corruption because the lock\n"
      "is damaged (POSIX): takes the lock by force (re-initialises it),\n"
@@ -77,24 +86,68 @@ static const command k_commands[] = {
 
 #define NCOMMANDS (sizeof k_commands / sizeof k_commands[0])
 
+/* Options, and the commands that take them ("*": every command). */
+typedef struct option {
+    const char *name;
+    int takes_value;
+    const char *commands;
+} option;
+
+static const option k_options[] = {
+    {"--json", 0, "get add cas list stats dump watch recv peers"},
+    {"--raw", 0, "get recv"},
+    {"--version", 0, "get"},
+    {"--yes", 0, "reset repair"},
+    {"--all", 0, "dump"},
+    {"--file", 1, "set cas send"},
+    {"--timeout", 1, "*"},
+    {"--count", 1, "watch"},
+    {"--seconds", 1, "watch hold"},
+    {"--background", 0, "hold"},
+    {"--stop", 1, "hold"},
+    {"--help", 0, "*"},
+    {"-h", 0, "*"},
+};
+
+#define NOPTIONS (sizeof k_options / sizeof k_options[0])
+
+/* Ranges of the numeric options. */
+#define CTL_TIMEOUT_MAX 4294967294LL /* the library takes a uint32_t */
+#define CTL_COUNT_MAX 2147483647LL
+#define CTL_SECONDS_MAX 2147483647LL /* x 1000 ms fits a uint64_t */
+#define CTL_PID_MAX 4294967295LL
+
 static void general_help(FILE *out)
 {
-    fprintf(out, "usage: sharectl COMMAND [ARGS] [OPTIONS]\n\n"
+    fprintf(out, "usage: sharectl COMMAND [ARGS] [OPTIONS] [--] [ARGS]\n\n"
                  "State shared between processes through shared.dll /\n"
                  "libshared.so. Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %s\n", k_commands[i].usage);
-    fprintf(out,
-            "\nOptions for every command: --timeout MS (lock timeout, default "
-            "%u),\n--json (read commands), --help. `sharectl help COMMAND` "
-            "explains one.\n\n"
-            "Lifetime: on Windows the state lives only while at least one "
-            "process has\nthe DLL loaded; keep `sharectl hold` running to "
-            "keep it between commands.\n\n"
-            "Exit codes: 0 ok, 1 other failure, 2 invalid input, 3 not "
-            "found,\n4 timed out, 5 full, 6 corrupt section, 7 system error, "
-            "8 version\nconflict (cas), 9 wrong type or overflow (add).\n",
-            SHARED_DEFAULT_TIMEOUT_MS);
+    fprintf(
+        out,
+        "\nOptions come after the command; each command takes only its own\n"
+        "(see `sharectl help COMMAND`), plus --timeout MS (lock timeout, "
+        "default %u)\nand --help. `--` ends the options: arguments after it "
+        "may start with '-'.\n\n"
+        "Lifetime: the state lives only while at least one process uses it.\n"
+        "On Windows it is the DLL's shared section, gone when the last "
+        "process\nunloads shared.dll. On POSIX it is a shared memory object; "
+        "the last process to leave removes it\n(and if all its users were "
+        "killed, the next one wipes it). Keep `sharectl hold`\nrunning in "
+        "another window, or `sharectl hold --background`, between "
+        "commands.\nA writing command that had to create the state itself "
+        "warns on stderr.\n\n"
+        "Text: keys and values given as arguments are UTF-8 (on Windows read "
+        "from\nthe Unicode command line); JSON output is UTF-8, with "
+        "\"value_base64\" for\nbytes that are not UTF-8.\n\n"
+        "Environment: SHARED_INSTANCE=NAME (POSIX) selects a separate state; "
+        "NAME is 1..32\ncharacters from A-Z a-z 0-9 . _ - (Windows: one "
+        "state per shared.dll file).\n\n"
+        "Exit codes: 0 ok, 1 other failure, 2 invalid input, 3 not "
+        "found,\n4 timed out, 5 full, 6 corrupt section, 7 system error, "
+        "8 version\nconflict (cas), 9 wrong type or overflow (add).\n",
+        SHARED_DEFAULT_TIMEOUT_MS);
 }
 
 static void command_help(const command *c)
@@ -183,60 +236,137 @@ void ctl_note_fresh(void)
                 st.object_name);
 }
 
-/* Parses a non-negative integer option value. */
-static int parse_count(const char *name, const char *v, int64_t *out)
+void ctl_warn_unheld(void)
 {
-    if (text_parse_i64(v, out) != 0 || *out < 0)
-        return ctl_usage("%s needs a non-negative integer, not '%s'", name,
-                         v ? v : "");
+    shared_statistics st = {.size = sizeof st};
+    if (shared_stats(&st) != 0 || !st.created_here || st.peers > 1)
+        return;
+    fprintf(stderr,
+            "sharectl: warning: this command created the shared state and no "
+            "other process\nuses it, so the change is lost when sharectl "
+            "exits. Keep a holder running\nfirst: `sharectl hold` in another "
+            "window, or `sharectl hold --background`.\n");
+}
+
+/* Parses the value of a numeric option in [min, max]. */
+static int parse_range(const char *name, const char *v, int64_t min,
+                       int64_t max, int64_t *out)
+{
+    if (text_parse_i64(v, out) != 0 || *out < min || *out > max)
+        return ctl_usage("%s takes an integer in %lld..%lld, not '%s'", name,
+                         (long long)min, (long long)max, v ? v : "");
     return 0;
 }
 
-static int parse_args(int argc, char **argv, ctl_opts *o)
+/* 1 if `name` is a word of the space-separated list (or the list is "*"). */
+static int in_list(const char *list, const char *name)
 {
+    size_t n = strlen(name);
+    if (strcmp(list, "*") == 0)
+        return 1;
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n) {
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+/* An argument that is an option: starts with '-', but is not "-" (standard
+ * input) nor a negative number. */
+static int is_option(const char *a)
+{
+    return a[0] == '-' && a[1] != '\0' && !(a[1] >= '0' && a[1] <= '9');
+}
+
+static int set_option(const char *name, const char *v, ctl_opts *o)
+{
+    int64_t n;
+    if (strcmp(name, "--json") == 0)
+        o->json = 1;
+    else if (strcmp(name, "--raw") == 0)
+        o->raw = 1;
+    else if (strcmp(name, "--version") == 0)
+        o->version = 1;
+    else if (strcmp(name, "--yes") == 0)
+        o->yes = 1;
+    else if (strcmp(name, "--all") == 0)
+        o->all = 1;
+    else if (strcmp(name, "--background") == 0)
+        o->background = 1;
+    else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        o->help = 1;
+    else if (strcmp(name, "--file") == 0)
+        o->file = v;
+    else if (strcmp(name, "--timeout") == 0) {
+        if (parse_range(name, v, 0, CTL_TIMEOUT_MAX, &n))
+            return CTL_USAGE;
+        shared_set_timeout((uint32_t)n);
+        o->timeout = n;
+    } else if (strcmp(name, "--count") == 0)
+        return parse_range(name, v, 0, CTL_COUNT_MAX, &o->count);
+    else if (strcmp(name, "--seconds") == 0)
+        return parse_range(name, v, 0, CTL_SECONDS_MAX, &o->seconds);
+    else if (strcmp(name, "--stop") == 0)
+        return parse_range(name, v, 1, CTL_PID_MAX, &o->stop);
+    return 0;
+}
+
+/* Flags that contradict each other. */
+static int check_conflicts(const ctl_opts *o)
+{
+    const struct {
+        int a, b;
+        const char *names;
+    } k[] = {
+        {o->json, o->raw, "--json and --raw"},
+        {o->json, o->version, "--json and --version"},
+        {o->raw, o->version, "--raw and --version"},
+        {o->stop >= 0, o->background, "--stop and --background"},
+        {o->stop >= 0, o->seconds >= 0, "--stop and --seconds"},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (k[i].a && k[i].b)
+            return ctl_usage("%s cannot be combined", k[i].names);
+    }
+    return 0;
+}
+
+static int parse_args(const char *cmd, int argc, char **argv, ctl_opts *o)
+{
+    int options = 1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t n;
-        if (strcmp(a, "--json") == 0) {
-            o->json = 1;
-        } else if (strcmp(a, "--raw") == 0) {
-            o->raw = 1;
-        } else if (strcmp(a, "--version") == 0) {
-            o->version = 1;
-        } else if (strcmp(a, "--yes") == 0) {
-            o->yes = 1;
-        } else if (strcmp(a, "--all") == 0) {
-            o->all = 1;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            o->help = 1;
-        } else if (strcmp(a, "--file") == 0) {
-            if (!next)
-                return ctl_usage("--file needs a file name");
-            o->file = argv[++i];
-        } else if (strcmp(a, "--timeout") == 0) {
-            if (parse_count("--timeout", next, &n) || n > UINT32_MAX - 1)
-                return CTL_USAGE;
-            shared_set_timeout((uint32_t)n);
-            o->timeout = n;
-            i++;
-        } else if (strcmp(a, "--count") == 0) {
-            if (parse_count("--count", next, &o->count))
-                return CTL_USAGE;
-            i++;
-        } else if (strcmp(a, "--seconds") == 0) {
-            if (parse_count("--seconds", next, &o->seconds))
-                return CTL_USAGE;
-            i++;
-        } else if (a[0] == '-' && a[1] == '-' && a[2] != '\0') {
-            return ctl_usage("unknown option '%s'", a);
-        } else {
+        if (options && strcmp(a, "--") == 0) {
+            options = 0;
+            continue;
+        }
+        if (!options || !is_option(a)) {
             if (o->npos == CTL_MAX_ARGS)
                 return ctl_usage("too many arguments");
             o->pos[o->npos++] = a;
+            continue;
         }
+        const option *opt = NULL;
+        for (size_t k = 0; k < NOPTIONS && !opt; k++) {
+            if (strcmp(k_options[k].name, a) == 0)
+                opt = &k_options[k];
+        }
+        if (!opt)
+            return ctl_usage("unknown option '%s' (a value that starts with "
+                             "'-' goes after --)",
+                             a);
+        if (!in_list(opt->commands, cmd))
+            return ctl_usage("%s does not take %s", cmd, a);
+        const char *v = NULL;
+        if (opt->takes_value) {
+            if (i + 1 == argc)
+                return ctl_usage("%s needs a value", a);
+            v = argv[++i];
+        }
+        if (set_option(a, v, o))
+            return CTL_USAGE;
     }
-    return 0;
+    return check_conflicts(o);
 }
 
 static const command *find_command(const char *name)
@@ -250,6 +380,8 @@ static const command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
+    argv = proc_utf8_argv(&argc, argv);
+    proc_console_utf8();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         general_help(argc < 2 ? stderr : stdout);
@@ -273,7 +405,8 @@ int main(int argc, char **argv)
     o.count = -1;
     o.timeout = -1;
     o.seconds = -1;
-    int rc = parse_args(argc, argv, &o);
+    o.stop = -1;
+    int rc = parse_args(c->name, argc, argv, &o);
     if (rc)
         return rc;
     if (o.help) {
@@ -282,6 +415,9 @@ int main(int argc, char **argv)
     }
     if (o.npos < c->min_args || o.npos > c->max_args)
         return ctl_usage("usage: sharectl %s", c->usage);
+    const char *bad = proc_instance_error();
+    if (bad)
+        return ctl_usage("%s", bad);
     proc_binary_stdio();
     rc = c->run(&o);
     fflush(stdout);

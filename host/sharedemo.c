@@ -27,44 +27,77 @@ typedef struct parent {
     uint64_t start_ms, last_line_ms;
 } parent;
 
-static int usage(void)
+static void usage(FILE *out)
 {
-    fprintf(stderr,
-            "usage: sharedemo [--workers N] [--ops K] [--handoffs H] "
-            "[--kill-one]\n\n"
-            "Starts N worker processes (default 4, at most %d) that each add "
-            "1 to a\nshared counter K times (default 1000) and pass a token "
-            "around a ring H\ntimes (default 20), then verifies the totals. "
-            "--kill-one kills a worker\nwhile it holds the lock; the totals "
-            "must still be exact.\n",
-            DEMO_MAX_WORKERS);
+    fprintf(
+        out,
+        "usage: sharedemo [--workers N] [--ops K] [--handoffs H] "
+        "[--kill-one]\n\n"
+        "Starts N worker processes (1..%d, default 4) that each add 1 to a\n"
+        "shared counter K times (0..100000000, default 1000) and pass a "
+        "token\naround a ring H times (0..1000000, default 20), then "
+        "verifies the totals.\n--kill-one kills a worker while it holds "
+        "the lock; the totals must still\nbe exact. The progress bar "
+        "counts all the work: ops and hand-offs.\n",
+        DEMO_MAX_WORKERS);
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "sharedemo: %s\n\n", msg);
+    usage(stderr);
     return 2;
 }
 
+/* Returns 0 to run, 2 on a usage error, -1 after printing --help. */
 static int parse(int argc, char **argv, parent *pa, int *worker)
 {
+    static const struct {
+        const char *name;
+        long long lo, hi;
+    } k[] = {
+        {"--workers", 1, DEMO_MAX_WORKERS},
+        {"--ops", 0, 100000000},
+        {"--handoffs", 0, 1000000},
+        {"--worker", 0, DEMO_MAX_WORKERS - 1},
+        {"--run", 0, UINT32_MAX},
+    };
     for (int i = 1; i < argc; i++) {
         int64_t v = 0;
         const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return -1;
+        }
         if (strcmp(a, "--kill-one") == 0) {
             pa->kill_one = 1;
             continue;
         }
-        if (i + 1 >= argc || text_parse_i64(argv[i + 1], &v) != 0 || v < 0)
-            return usage();
+        size_t o = 0;
+        while (o < sizeof k / sizeof k[0] && strcmp(a, k[o].name) != 0)
+            o++;
+        char msg[160];
+        if (o == sizeof k / sizeof k[0]) {
+            snprintf(msg, sizeof msg, "unknown option '%.80s'", a);
+            return usage_error(msg);
+        }
+        if (i + 1 >= argc || text_parse_i64(argv[i + 1], &v) != 0 ||
+            v < k[o].lo || v > k[o].hi) {
+            snprintf(msg, sizeof msg, "%s takes an integer in %lld..%lld", a,
+                     k[o].lo, k[o].hi);
+            return usage_error(msg);
+        }
         i++;
-        if (strcmp(a, "--workers") == 0 && v >= 1 && v <= DEMO_MAX_WORKERS)
+        if (o == 0)
             pa->run.workers = (int)v;
-        else if (strcmp(a, "--ops") == 0 && v <= 100000000)
+        else if (o == 1)
             pa->run.ops = v;
-        else if (strcmp(a, "--handoffs") == 0 && v <= 1000000)
+        else if (o == 2)
             pa->run.handoffs = v;
-        else if (strcmp(a, "--worker") == 0 && v < DEMO_MAX_WORKERS)
+        else if (o == 3)
             *worker = (int)v;
-        else if (strcmp(a, "--run") == 0 && v <= UINT32_MAX)
-            pa->run.id = (uint32_t)v;
         else
-            return usage();
+            pa->run.id = (uint32_t)v;
     }
     if (pa->kill_one && pa->run.workers < 2) {
         fprintf(stderr, "sharedemo: --kill-one needs at least 2 workers\n");
@@ -117,15 +150,18 @@ static void show_progress(parent *pa, int final)
         return;
     pa->last_line_ms = now;
     totals(pa, &ops, &hand, &viol);
+    /* All the work: the ops and the hand-offs of every worker. */
     int64_t want = pa->run.ops * pa->run.workers;
-    int pct = want ? (int)(ops * 100 / want) : 100;
+    int64_t want_hand = pa->run.handoffs * pa->run.workers;
+    int64_t all = want + want_hand;
+    int pct = all ? (int)((ops + hand) * 100 / all) : 100;
     char bar[31];
     for (int i = 0; i < 30; i++)
         bar[i] = i < pct * 30 / 100 ? '#' : '.';
     bar[30] = '\0';
     printf("%s[%s] %3d%%  ops %lld/%lld  hand-offs %lld/%lld  %.1f s%s",
            pa->tty ? "\r" : "", bar, pct, (long long)ops, (long long)want,
-           (long long)hand, (long long)(pa->run.handoffs * pa->run.workers),
+           (long long)hand, (long long)want_hand,
            (double)(now - pa->start_ms) / 1000.0,
            pa->tty && !final ? "" : "\n");
     fflush(stdout);
@@ -341,11 +377,12 @@ int main(int argc, char **argv)
     pa.victim = -1;
     int rc = parse(argc, argv, &pa, &worker);
     if (rc)
-        return rc;
-    if (worker >= 0)
-        return pa.run.id && worker < pa.run.workers
-                   ? demo_worker(&pa.run, worker)
-                   : usage();
+        return rc < 0 ? 0 : rc;
+    if (worker >= 0) {
+        if (pa.run.id && worker < pa.run.workers)
+            return demo_worker(&pa.run, worker);
+        return usage_error("--worker needs --run and a smaller index");
+    }
 
     char key[SHARED_KEY_MAX + 1];
     shared_statistics s0 = {.size = sizeof s0};

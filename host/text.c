@@ -6,6 +6,62 @@
 
 #include "text.h"
 
+uint32_t text_utf8_seq(const unsigned char *p, uint32_t len)
+{
+    unsigned char c = p[0];
+    uint32_t n, cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1fu;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0fu;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07u;
+    else
+        return 0; /* a continuation byte, an overlong lead, or > U+10FFFF */
+    if (n > len)
+        return 0;
+    for (uint32_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0; /* overlong, a surrogate, or beyond Unicode */
+    return n;
+}
+
+int text_is_utf8(const void *bytes, uint32_t len)
+{
+    const unsigned char *p = bytes;
+    for (uint32_t i = 0; i < len;) {
+        uint32_t n = text_utf8_seq(p + i, len - i);
+        if (n == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
+static void base64(FILE *out, const unsigned char *p, uint32_t len)
+{
+    static const char k[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (uint32_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        fputc(k[v >> 18 & 63], out);
+        fputc(k[v >> 12 & 63], out);
+        fputc(i + 1 < len ? k[v >> 6 & 63] : '=', out);
+        fputc(i + 2 < len ? k[v & 63] : '=', out);
+    }
+}
+
 void text_json_string(FILE *out, const void *bytes, uint32_t len)
 {
     const unsigned char *p = bytes;
@@ -18,29 +74,50 @@ void text_json_string(FILE *out, const void *bytes, uint32_t len)
             fputs("\\n", out);
         else if (c == '\t')
             fputs("\\t", out);
-        else if (c < 0x20 || c >= 0x7f)
+        else if (c < 0x20 || c == 0x7f)
             fprintf(out, "\\u%04x", c);
         else
-            fputc(c, out);
+            fputc(c, out); /* UTF-8 passes through as is */
     }
     fputc('"', out);
+}
+
+void text_json_field(FILE *out, const char *name, const void *bytes,
+                     uint32_t len)
+{
+    if (text_is_utf8(bytes, len)) {
+        fprintf(out, "\"%s\":", name);
+        text_json_string(out, bytes, len);
+    } else {
+        fprintf(out, "\"%s_base64\":\"", name);
+        base64(out, bytes, len);
+        fputc('"', out);
+    }
 }
 
 void text_escaped(FILE *out, const void *bytes, uint32_t len, uint32_t max)
 {
     const unsigned char *p = bytes;
-    for (uint32_t i = 0; i < len; i++) {
-        if (i == max) {
+    for (uint32_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        uint32_t n = text_utf8_seq(p + i, len - i);
+        if (i + (n ? n : 1) > max) {
             fputs("...", out);
             return;
         }
-        unsigned char c = p[i];
+        /* U+0080..U+009F are control characters too. */
+        if (n > 1 && !(n == 2 && c == 0xc2 && p[i + 1] < 0xa0)) {
+            fwrite(p + i, 1, n, out);
+            i += n;
+            continue;
+        }
         if (c == '\\')
             fputs("\\\\", out);
         else if (c < 0x20 || c >= 0x7f)
             fprintf(out, "\\x%02x", c);
         else
             fputc(c, out);
+        i++;
     }
 }
 

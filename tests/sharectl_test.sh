@@ -5,12 +5,19 @@
 # Run by ctest natively and, with cmake/wine-run.sh as EMULATOR, under Wine.
 set -u
 if [ $# -eq 2 ]; then RUN=("$1" "$2"); else RUN=("$1"); fi
+SHARECTL="${!#}"
+DEMO="$(dirname "$SHARECTL")/sharedemo${SHARECTL##*sharectl}"   # .exe or not
 TMP="$(mktemp -d)"
 export SHARED_INSTANCE="ctltest-$$"     # POSIX: a private segment
-pass=0 fail=0 hold_pid=""
+export LC_ALL=C.UTF-8                   # arguments are UTF-8 (Wine reads them so)
+pass=0 fail=0 hold_pid="" bg_pid=""
 
 cleanup() {
     [ -n "$hold_pid" ] && kill "$hold_pid" 2>/dev/null && wait "$hold_pid" 2>/dev/null
+    if [ -n "$bg_pid" ]; then       # a background holder the test started
+        "${RUN[@]}" hold --stop "$bg_pid" >/dev/null 2>&1
+        [ ${#RUN[@]} -eq 1 ] && kill "$bg_pid" 2>/dev/null
+    fi
     rm -rf "$TMP"
     rm -f /dev/shm/shared-*-"$SHARED_INSTANCE" 2>/dev/null
 }
@@ -36,6 +43,98 @@ check() {
     fi
     pass=$((pass + 1))
 }
+
+# expect_err NAME PATTERN: the last command's stderr matches PATTERN (grep -E).
+expect_err() {
+    if grep -qE -- "$2" "$TMP/err"; then pass=$((pass + 1)); else
+        echo "FAIL $1: stderr '$(head -c 300 "$TMP/err")' lacks /$2/"
+        fail=$((fail + 1)); fi
+}
+# expect NAME COMMAND...: a shell condition that must hold.
+expect() {
+    local name="$1"; shift
+    if "$@"; then pass=$((pass + 1)); else echo "FAIL $name"; fail=$((fail + 1)); fi
+}
+
+# Under Wine, behave like a Western Windows: ANSI code page 1252 (a prefix
+# under a UTF-8 locale uses 65001 and would hide mangled arguments). Set once
+# in the test prefix, which keeps it; the prefix's wineserver restarts.
+if [ ${#RUN[@]} -eq 2 ]; then
+    nls='HKLM\System\CurrentControlSet\Control\Nls\CodePage'
+    if ! "${RUN[0]}" reg query "$nls" /v ACP 2>/dev/null | tr -d '\r' |
+            grep -qE 'ACP.*[[:space:]]1252$'; then
+        "${RUN[0]}" reg add "$nls" /v ACP /t REG_SZ /d 1252 /f >/dev/null 2>&1
+        WINEPREFIX="${SHARED_WINEPREFIX:-$(cd "$(dirname "${RUN[0]}")/.." && pwd)/build/.wine}" \
+            /usr/lib/wine/wineserver -k 2>/dev/null
+        sleep 1
+    fi
+    "${RUN[0]}" reg query "$nls" /v ACP 2>/dev/null | tr -d '\r' |
+        grep -qE 'ACP.*[[:space:]]1252$' || { echo "FAIL cannot set ACP 1252"; exit 1; }
+fi
+
+# 1. A writing command that created the state with no other holder says so.
+check "first set, no holder" 0 -- set lonely 1
+expect_err "first set warns" 'no other process'
+expect_err "first set names sharectl hold" 'sharectl hold'
+check "nothing kept without a holder" 3 -- get lonely
+check "first add, no holder" 0 "1" -- add lonely 1
+expect_err "first add warns" 'sharectl hold'
+# hold --background: a holder without a second terminal.
+bg_out="$(ctl hold --background --seconds 120)"; bg_rc=$?
+bg_pid="$(printf '%s\n' "$bg_out" | sed -nE 's/.*pid ([0-9]+).*/\1/p' | head -n1)"
+expect "hold --background exits 0 and prints its pid ($bg_out)" \
+    test "$bg_rc" -eq 0 -a -n "$bg_pid"
+expect "hold --background says how to stop it" grep -q -- "hold --stop" <<<"$bg_out"
+check "set while held in the background" 0 -- set bg kept
+expect "no warning while held" test ! -s "$TMP/err"
+check "get from another process" 0 "kept" -- get bg
+check "hold --stop" 0 -- hold --stop "${bg_pid:-0}"
+check "stopped: the state is gone" 3 -- get bg
+[ "$bg_rc" -eq 0 ] && bg_pid=""
+check "hold --stop of a pid that is no holder" 3 -- hold --stop 1
+
+# 2. and 7. Help says what the code does.
+help_all="$(ctl --help)"
+expect "help: POSIX lifetime" grep -q "last process to leave removes" <<<"$help_all"
+expect "help: SHARED_INSTANCE rule" grep -q "SHARED_INSTANCE.*32" <<<"$help_all"
+help_hold="$(ctl help hold)"
+expect "help hold: no 'until removed or reboot'" \
+    test -n "$help_hold" -a -z "$(grep 'reboot' <<<"$help_hold")"
+expect "help hold: the last process removes it" \
+    grep -q "last process to leave removes" <<<"$help_hold"
+expect "help hold: --background" grep -q -- "--background" <<<"$help_hold"
+"${RUN[@]:0:${#RUN[@]}-1}" "$DEMO" --help >"$TMP/demo" 2>"$TMP/err"; demo_rc=$?
+demo_help="$(tr -d '\r' <"$TMP/demo")"
+expect "sharedemo --help exits 0" test "$demo_rc" -eq 0
+expect "sharedemo --help prints usage" grep -q "^usage: sharedemo" <<<"$demo_help"
+"${RUN[@]:0:${#RUN[@]}-1}" "$DEMO" --workers 2 --ops 0 --handoffs 40 2>&1 |
+    tr -d '\r' >"$TMP/demo"
+# Every progress line's percentage is all the work done: ops and hand-offs.
+bad_pct="$(sed -nE 's/.*\] +([0-9]+)%  ops ([0-9]+)\/([0-9]+)  hand-offs ([0-9]+)\/([0-9]+).*/\1 \2 \3 \4 \5/p' "$TMP/demo" |
+    while read -r pct o ow h hw; do
+        want=$(( (ow + hw) ? (o + h) * 100 / (ow + hw) : 100 ))
+        [ "$pct" -eq "$want" ] || echo "$pct% for ops $o/$ow hand-offs $h/$hw"
+    done)"
+expect "sharedemo progress counts hand-offs ($bad_pct)" \
+    test -z "$bad_pct" -a -n "$(grep -c 'hand-offs' "$TMP/demo" | grep -v '^0$')"
+
+# 5. Numbers: range-checked with the range in the message.
+check "--timeout too large" 2 -- stats --timeout 99999999999
+expect_err "--timeout names its range" '--timeout.*0\.\.[0-9]+'
+check "hold --seconds overflow" 2 -- hold --seconds 9223372036854775807
+expect_err "--seconds names its range" '--seconds.*0\.\.[0-9]+'
+check "watch --seconds overflow" 2 -- watch --seconds 9223372036854775807
+check "watch --count negative" 2 -- watch --count -1
+expect_err "--count names its range" '--count.*0\.\.[0-9]+'
+check "add beyond int64" 2 -- add n 9223372036854775808
+expect_err "add names its range" '9223372036854775807'
+
+# 6. An invalid SHARED_INSTANCE is named as such (POSIX; Windows has none).
+if [ ${#RUN[@]} -eq 1 ]; then
+    SHARED_INSTANCE='bad/name' ctl get k >/dev/null; rc=$?
+    expect "invalid SHARED_INSTANCE is usage" test "$rc" -eq 2
+    expect_err "invalid SHARED_INSTANCE named" 'SHARED_INSTANCE.*32'
+fi
 
 # Keep the state alive (on Windows it lives only while the DLL is loaded).
 "${RUN[@]}" hold --seconds 120 >"$TMP/hold" 2>&1 &
@@ -102,6 +201,63 @@ if ctl peers | grep -q "sharectl"; then pass=$((pass + 1)); else
     echo "FAIL peers: $(ctl peers)"; fail=$((fail + 1)); fi
 if ctl stats | grep -q "channel jobs: depth 0/16, sent 2, received 2"; then
     pass=$((pass + 1)); else echo "FAIL stats channels"; fail=$((fail + 1)); fi
+
+# 3. Text: UTF-8 arguments, JSON and console output.
+check "set ключ" 0 -- set ключ one
+check "set окно" 0 -- set окно two
+check "ключ and окно are distinct keys" 0 "one" -- get ключ
+check "окно kept" 0 "two" -- get окно
+check "set café" 0 -- set cafe café
+expect "café round-trips as 5 bytes" \
+    test "$("${RUN[@]}" get cafe --raw 2>/dev/null | wc -c)" -eq 5
+check "café shown as text" 0 "café" -- get cafe
+# JSON without the version (it depends on what ran before).
+json() { ctl "$@" | sed -E 's/"version":[0-9]+,//'; }
+expect "get --json is UTF-8" test "$(json get cafe --json)" = \
+    '{"key":"cafe","type":"bytes","length":5,"value":"café"}'
+expect "UTF-8 key in JSON" test "$(json get ключ --json)" = \
+    '{"key":"ключ","type":"bytes","length":3,"value":"one"}'
+check "control bytes" 0 -- set ctl "$(printf 'a\001b"\\')"
+expect "JSON escapes only controls, quote, backslash" \
+    test "$(json get ctl --json)" = \
+    '{"key":"ctl","type":"bytes","length":5,"value":"a\u0001b\"\\"}'
+expect "binary value as value_base64" test "$(json get bin --json)" = \
+    '{"key":"bin","type":"bytes","length":9,"value_base64":"YmluAGFyef8K"}'
+expect "list shows UTF-8 keys" grep -q "^ключ" <<<"$(ctl list)"
+# On a console (a pseudo-terminal; Wine gives the program a console) the
+# text shows as text, not as the ANSI code page's '?'.
+if [ ${#RUN[@]} -eq 2 ] && command -v script >/dev/null; then
+    # Wine's console draws with escape sequences, anywhere in the text.
+    tty_out="$(script -qec "$(printf '%q ' "${RUN[@]}") get no-ключ" /dev/null \
+        </dev/null 2>&1 | sed 's/\x1b\[[?0-9;]*[a-zA-Z]//g')"
+    expect "console shows UTF-8 text ($(head -c 200 <<<"$tty_out"))" \
+        grep -q "no-ключ" <<<"$tty_out"
+fi
+
+# 4. Strict options.
+check "single-dash flag is not a value" 2 -- set k -v
+check "-- ends options" 0 -- set -- k -v
+check "value after --" 0 "-v" -- get -- k
+check "irrelevant option: get --count" 2 -- get k --count 5
+expect_err "get --count named" '--count'
+check "irrelevant option: del --yes" 2 -- del k --yes
+check "conflicting --json --raw" 2 -- get k --json --raw
+expect_err "conflict named" '--json.*--raw|--raw.*--json'
+check "option before the command" 2 -- --json get k
+
+# 6. Messages that name the real limit.
+check "oversize message arg" 2 -- send jobs "$(printf 'm%.0s' $(seq 1 2000))"
+expect_err "oversize message names SHARED_MSG_MAX" 'SHARED_MSG_MAX'
+expect "oversize message does not name SHARED_VALUE_MAX" \
+    test -z "$(grep SHARED_VALUE_MAX "$TMP/err")"
+printf 'm%.0s' $(seq 1 2000) >"$TMP/bigmsg"
+check "oversize message file" 2 -- send jobs --file "$TMP/bigmsg"
+expect_err "oversize message file names SHARED_MSG_MAX" 'SHARED_MSG_MAX'
+for i in $(seq 1 16); do ctl send full "m$i" >/dev/null; done
+check "send to a full channel" 5 -- send full more --timeout 0
+expect_err "full channel names SHARED_CHANNEL_DEPTH" 'SHARED_CHANNEL_DEPTH'
+expect "full channel is not a full table" \
+    test -z "$(grep SHARED_MAX_KEYS "$TMP/err")"
 
 check "reset --yes" 0 -- reset --yes
 check "list after reset" 0 "" -- list

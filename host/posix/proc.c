@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -19,13 +20,13 @@ extern char **environ;
 static pid_t g_procs[PROC_MAX];
 static volatile sig_atomic_t g_interrupted;
 
-int proc_start(int argc, const char *const *argv)
+/* This executable's path and args[] for it; -1 if it cannot be had. */
+static int self_args(char *self, size_t cap, char **args, int argc,
+                     const char *const *argv)
 {
-    char self[4096];
-    char *args[32];
     if (argc < 0 || argc > 30)
         return -1;
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ssize_t n = readlink("/proc/self/exe", self, cap - 1);
     if (n <= 0)
         return -1;
     self[n] = '\0';
@@ -33,6 +34,15 @@ int proc_start(int argc, const char *const *argv)
     for (int i = 0; i < argc; i++)
         args[i + 1] = (char *)argv[i];
     args[argc + 1] = NULL;
+    return 0;
+}
+
+int proc_start(int argc, const char *const *argv)
+{
+    char self[4096];
+    char *args[32];
+    if (self_args(self, sizeof self, args, argc, argv) != 0)
+        return -1;
     for (int h = 0; h < PROC_MAX; h++) {
         if (g_procs[h])
             continue;
@@ -140,4 +150,68 @@ void proc_setenv(const char *name, const char *value)
 
 void proc_binary_stdio(void)
 {
+}
+
+uint32_t proc_start_detached(int argc, const char *const *argv)
+{
+    char self[4096];
+    char *args[32];
+    if (self_args(self, sizeof self, args, argc, argv) != 0)
+        return 0;
+    pid_t pid = fork();
+    if (pid < 0)
+        return 0;
+    if (pid == 0) {
+        setsid();
+        int fd = open("/dev/null", O_RDWR);
+        if (fd >= 0) {
+            dup2(fd, 0);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            if (fd > 2)
+                close(fd);
+        }
+        execv(self, args);
+        _exit(127);
+    }
+    return (uint32_t)pid;
+}
+
+int proc_terminate(uint32_t pid)
+{
+    return pid > 1 && kill((pid_t)pid, SIGTERM) == 0 ? 0 : -1;
+}
+
+char **proc_utf8_argv(int *argc, char **argv)
+{
+    (void)argc;
+    return argv;
+}
+
+FILE *proc_fopen(const char *path, const char *mode)
+{
+    return fopen(path, mode);
+}
+
+void proc_console_utf8(void)
+{
+}
+
+const char *proc_instance_error(void)
+{
+    static char msg[200];
+    const char *inst = getenv("SHARED_INSTANCE");
+    if (!inst || !*inst)
+        return NULL;
+    size_t len = strlen(inst);
+    if (len <= 32 &&
+        strspn(inst, "abcdefghijklmnopqrstuvwxyz"
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len)
+        return NULL;
+    snprintf(
+        msg, sizeof msg,
+        "SHARED_INSTANCE='%.40s%s' is not a valid instance name: use 1..32 "
+        "characters from A-Z a-z 0-9 . _ -",
+        inst, len > 40 ? "..." : "");
+    return msg;
 }
