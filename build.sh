@@ -6,7 +6,7 @@
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW)
 #   ./build.sh demo [--windows] [ARGS...]
 #                               build and run sharedemo (natively, or the .exe under wine)
-#   ./build.sh bench [--windows] [--ms N] [--rounds N] [--svg FILE] [--callgrind [N]]
+#   ./build.sh bench [--windows [--requests]] [--ms N] [--rounds N] [--svg F] [--callgrind [N]]
 #                               shared beside floors and peers (installs LMDB, Redis, Boost)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
 #                               (--all: also build/deps)
@@ -280,11 +280,52 @@ install_bench_peers() {
         log "installing bench peers failed: the bench skips the missing ones"
 }
 
+# Wineserver requests per operation, from the server's own request trace
+# (a wineserver started here with -d1, in this worktree's prefix): the
+# requests of every process between the markers shared_bench --count leaves.
+bench_wine_requests() {
+    local exe="$BUILD/mingw/bin/shared_bench.exe" id n=200 trace count
+    local -a ids=(shared.get64 shared.set64 shared.add shared.msgrt
+                  win.mutex64 seed.mapev)
+    trace="$BUILD/wineserver-trace.log"
+    echo
+    echo "wineserver requests per operation ($n operations each, every process)"
+    for id in "${ids[@]}"; do
+        "$ROOT/cmake/wine-stop.sh"
+        WINEPREFIX="${SHARED_WINEPREFIX:-$BUILD/.wine}" \
+            /usr/lib/wine/wineserver -f -d1 -p2 2>"$trace" &
+        local srv=$!
+        sleep 1
+        "$ROOT/cmake/wine-run.sh" "$exe" --count "$id" "$n" >/dev/null 2>&1 ||
+            { echo "  $id: failed"; wait "$srv" || true; continue; }
+        "$ROOT/cmake/wine-stop.sh"
+        wait "$srv" || true
+        count="$(awk '/shared_bench_count_begin/ { on = 1; next }
+                      /shared_bench_count_end/ { on = 0 }
+                      on && /^[0-9a-f]+: [a-z_]+\(/ && !/\) = / { c++ }
+                      END { print c + 0 }' "$trace")"
+        awk -v id="$id" -v c="$count" -v n="$n" \
+            'BEGIN { printf "  %-16s %6.1f requests/op\n", id, c / n }'
+    done
+    rm -f "$trace"
+}
+
 # bench [--windows] [ARGS...]: the Linux run also builds shared_bench against
 # a library with SHARED_MAX_KEYS=$BIG_KEYS (build/bench-$BIG_KEYS) for the
 # 256 vs $BIG_KEYS keys figures.
 cmd_bench() {
     if [ "${1:-}" = "--windows" ]; then
+        if [ "${2:-}" = "--requests" ]; then
+            install_packages
+            build_check_mingw
+            mkdir -p "$BUILD"
+            { configure mingw && build mingw; } \
+                >"$BUILD/shared_bench-build.log" 2>&1 ||
+                { cat "$BUILD/shared_bench-build.log" >&2
+                  die "building preset mingw failed"; }
+            bench_wine_requests
+            return
+        fi
         run_built shared_bench "$@"
     fi
     install_bench_peers

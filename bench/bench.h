@@ -82,8 +82,12 @@ void report_table(int rounds, uint32_t ms, const char *load0,
                   const char *load1);
 int report_svg(const char *path);
 
+/* `--count ID N`: op() of case ID N times, between the lines
+ * "shared_bench: count begin" and "... count end" on stderr (for callgrind
+ * and for counting wineserver requests). */
+int bench_count_ops(const char *id, uint64_t n);
+
 /* callgrind.c (Linux): instructions per shared operation. */
 int callgrind_run(const char *self, uint64_t n);
-int callgrind_count(const char *id, uint64_t n);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * callgrind.c (POSIX) - instructions per operation of shared, repeatable
  * for reviewing a change: each operation runs N times in its own process
- * under valgrind --tool=callgrind, counting only inside bench_count_loop
- * (--toggle-collect), then callgrind_annotate tells which functions the
- * instructions go to. A fresh SHARED_INSTANCE per run.
+ * under valgrind --tool=callgrind (`--count ID N`), counting only inside
+ * bench_count_loop (--toggle-collect), then callgrind_annotate tells which
+ * functions the instructions go to. A fresh SHARED_INSTANCE per run.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -12,29 +12,6 @@
 #include <unistd.h>
 
 #include "bench.h"
-
-/* The only code callgrind counts. */
-__attribute__((noinline)) int bench_count_loop(int (*op)(void *, uint64_t),
-                                               void *ctx, uint64_t n);
-__attribute__((noinline)) int bench_count_loop(int (*op)(void *, uint64_t),
-                                               void *ctx, uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (op(ctx, i) != 0)
-            return -1;
-    return 0;
-}
-
-int callgrind_count(const char *id, uint64_t n)
-{
-    bench_case *c = bench_find(id);
-    if (!c || !c->op)
-        return 2;
-    for (uint64_t i = 0; i < 1000; i++) /* warm: caches, attach, keys */
-        if (c->op(c->ctx, i) != 0)
-            return 3;
-    return bench_count_loop(c->op, c->ctx, n) ? 4 : 0;
-}
 
 static double parse_totals(const char *file)
 {

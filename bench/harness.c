@@ -176,3 +176,45 @@ bench_role_fn bench_role(const char *name)
             return roles[i].fn;
     return NULL;
 }
+
+/* The only code callgrind counts (--toggle-collect=bench_count_loop). */
+__attribute__((noinline)) int bench_count_loop(int (*op)(void *, uint64_t),
+                                               void *ctx, uint64_t n);
+__attribute__((noinline)) int bench_count_loop(int (*op)(void *, uint64_t),
+                                               void *ctx, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (op(ctx, i) != 0)
+            return -1;
+    return 0;
+}
+
+/* On stderr, and under Wine also in the wineserver's request trace (as the
+ * name of an event created and closed at once): the bounds of the counted
+ * operations. */
+static void count_marker(const char *what)
+{
+    fprintf(stderr, "shared_bench: count %s\n", what);
+    fflush(stderr);
+#ifdef _WIN32
+    char name[64];
+    snprintf(name, sizeof name, "Local\\shared_bench_count_%s", what);
+    HANDLE e = CreateEventA(NULL, TRUE, FALSE, name);
+    if (e)
+        CloseHandle(e);
+#endif
+}
+
+int bench_count_ops(const char *id, uint64_t n)
+{
+    bench_case *c = bench_find(id);
+    if (!c || !c->op)
+        return 2;
+    for (uint64_t i = 0; i < 200; i++) /* warm: caches, attach, a child */
+        if (c->op(c->ctx, i) != 0)
+            return 3;
+    count_marker("begin");
+    int rc = bench_count_loop(c->op, c->ctx, n);
+    count_marker("end");
+    return rc ? 4 : 0;
+}

@@ -10,7 +10,8 @@
  *     --big EXE      shared_bench built with SHARED_MAX_KEYS=65536
  *     --callgrind N  instructions per shared operation instead (N ops each)
  *     --only S       only the cases whose id contains S
- * Internal: --role NAME ARGS... (a child), --count ID N (under callgrind).
+ * Internal: --role NAME ARGS... (a child), --count ID N (op() N times:
+ * under callgrind, or counting wineserver requests).
  */
 #ifndef _WIN32
 #  define _GNU_SOURCE
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
     }
     if (argc == 4 && strcmp(argv[1], "--count") == 0) {
         register_all(NULL);
-        return callgrind_count(argv[2], strtoull(argv[3], NULL, 10));
+        return bench_count_ops(argv[2], strtoull(argv[3], NULL, 10));
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

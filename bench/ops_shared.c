@@ -12,7 +12,7 @@
 #include "proc.h"
 #include "shared.h"
 
-#define FILL_KEYS 211 /* the last has 211 keys before it */
+#define FAR_SLOT 211 /* the far key has 211 keys before it */
 
 static char g_first[SHARED_KEY_MAX + 1] = "bench.k64";
 static char g_far[SHARED_KEY_MAX + 1];
@@ -168,6 +168,33 @@ static int finish_child(int h, int rc)
         fprintf(stderr, "shared_bench: child ended with %d\n", code);
         return -1;
     }
+    return rc;
+}
+
+/* One round trip with a child started on first use (for --count). */
+static int g_echo = -1;
+
+static void stop_echo(void)
+{
+    if (g_echo >= 0 && shared_send(g_ch_in, "", 0, 10000) == 0)
+        finish_child(g_echo, 0);
+    g_echo = -1;
+}
+
+static int op_msgrt(void *ctx, uint64_t i)
+{
+    uint32_t len;
+    (void)ctx;
+    if (g_echo < 0) {
+        const char *args[] = {"shared-echo", g_ch_in, g_ch_out};
+        if ((g_echo = bench_start_role(3, args)) < 0)
+            return -1;
+        atexit(stop_echo);
+    }
+    memcpy(g_val, &i, sizeof i);
+    int rc = shared_send(g_ch_in, g_val, 64, 10000);
+    if (rc == 0)
+        rc = shared_recv(g_ch_out, g_buf, sizeof g_buf, &len, 30000);
     return rc;
 }
 
@@ -338,23 +365,33 @@ void shared_ops_register(void)
 {
     char key[32];
     memset(g_val, 'v', sizeof g_val);
-    /* On a fresh instance the first key created takes the first slot. */
+    /* On a fresh instance the first key created takes the first slot; the
+     * keys of the other operations follow, then fill keys up to slot
+     * FAR_SLOT, the key behind 211 others. */
     int rc = shared_set(g_first, g_val, 64);
-    for (int i = 0; rc == 0 && i < FILL_KEYS; i++) {
-        snprintf(key, sizeof key, "bench.fill.%03d", i);
-        uint32_t len;
-        if (shared_get(key, g_buf, sizeof g_buf, &len, NULL) != 0)
-            rc = shared_set(key, g_val, 64);
-    }
-    if (rc == 0)
-        rc = shared_set("bench.k1k", g_val, 1024);
-    uint64_t v = 0;
+    static const char *const keys[] = {"bench.k1k",  "bench.s64",  "bench.s1k",
+                                       "bench.tx.a", "bench.tx.b", "bench.ping",
+                                       "bench.pong"};
     uint32_t len;
-    if (rc == 0 && shared_get("bench.c64", g_buf, sizeof g_buf, &len, &v) ==
+    for (size_t i = 0; rc == 0 && i < sizeof keys / sizeof keys[0]; i++)
+        if (shared_get(keys[i], g_buf, sizeof g_buf, &len, NULL) != 0)
+            rc = shared_set(keys[i], g_val, i == 0 ? 1024 : 64);
+    if (rc == 0)
+        rc = shared_add("bench.n", 0, NULL);
+    if (rc == 0)
+        rc = shared_add("bench.scale", 0, NULL);
+    if (rc == 0 && shared_get("bench.c64", g_buf, sizeof g_buf, &len, NULL) ==
                        SHARED_ENOTFOUND)
         rc = shared_set("bench.c64", g_val, 64);
     if (rc == 0)
         rc = shared_get("bench.c64", g_buf, sizeof g_buf, &len, &g_cas_version);
+    shared_statistics st = {.size = sizeof st};
+    if (rc == 0)
+        rc = shared_stats(&st);
+    for (uint32_t i = st.keys_used; rc == 0 && i <= FAR_SLOT; i++) {
+        snprintf(key, sizeof key, "bench.fill.%03u", (unsigned)i);
+        rc = shared_set(key, g_val, 64);
+    }
     slot_pick p = {.prefix = "bench."};
     if (rc == 0 && shared_inspect(pick, &p) < 0)
         rc = SHARED_ECORRUPT;
@@ -381,8 +418,12 @@ void shared_ops_register(void)
     add("shared.add", "shared_add", op_add);
     add("shared.cas64", "shared_cas 64 B", op_cas64);
     add("shared.tx2", "2-key transaction (lock, 2 x set 64 B, unlock)", op_tx2);
-    add_multi("shared.msgrt", "shared_send + shared_recv 64 B round trip",
-              msg_roundtrip);
+    bench_case rt = {.id = "shared.msgrt",
+                     .name = "shared_send + shared_recv 64 B round trip",
+                     .kind = BENCH_SHARED,
+                     .measure = msg_roundtrip,
+                     .op = op_msgrt};
+    bench_add(&rt);
     add_multi("shared.stream", "shared_send 64 B streaming to a receiver",
               msg_stream);
     add_multi("shared.notify", "set + shared_wait ping-pong", notify_roundtrip);

@@ -21,11 +21,12 @@ static const row g_rows[] = {
     {"get 1 KiB", "floor.seqlock1k", "lmdb.get1k", "shared.get1k"},
     {"set 64 B", "floor.mutex64 win.mutex64",
      "boost.mutex64 lmdb.put64 redis.set64", "shared.set64"},
-    {"set 1 KiB", "floor.mutex1k", "lmdb.put1k", "shared.set1k"},
+    {"set 1 KiB", "floor.mutex1k win.mutex64", "lmdb.put1k", "shared.set1k"},
     {"cas 64 B", "floor.mutex64 win.mutex64", "", "shared.cas64"},
     {"add", "floor.mutexadd floor.atomicadd win.mutex64 win.interlocked", "",
      "shared.add"},
-    {"2-key transaction", "floor.mutex2x64", "lmdb.put2", "shared.tx2"},
+    {"2-key transaction", "floor.mutex2x64 win.mutex64", "lmdb.put2",
+     "shared.tx2"},
     {"add, 1 process (ops/s)", "floor.mutexadd.p1", "", "shared.add.p1"},
     {"add, 2 processes contending (ops/s)", "floor.mutexadd.p2", "",
      "shared.add.p2"},
@@ -43,7 +44,8 @@ static const row g_rows[] = {
      "shared.msgrt"},
     {"64 B message streaming (per message)", "", "mq.stream boost.mqstream",
      "shared.stream"},
-    {"change notification round trip", "floor.futex", "", "shared.notify"},
+    {"change notification round trip", "floor.futex", "seed.mapev",
+     "shared.notify"},
 };
 #define NROWS (sizeof g_rows / sizeof g_rows[0])
 
@@ -77,10 +79,10 @@ static const char *fmt(double v, int rate, char *out, size_t cap)
         snprintf(out, cap, "%.1f ns", v);
     else if (v < 1e4)
         snprintf(out, cap, "%.0f ns", v);
-    else if (v < 1e7)
+    else if (v < 1e6)
         snprintf(out, cap, "%.1f µs", v / 1e3);
     else
-        snprintf(out, cap, "%.1f ms", v / 1e6);
+        snprintf(out, cap, "%.2f ms", v / 1e6);
     return out;
 }
 
