@@ -127,6 +127,9 @@ int main(int argc, char **argv)
         return fn ? fn(argc - 3, argv + 3) : 2;
     }
     if (argc == 4 && strcmp(argv[1], "--count") == 0) {
+#ifndef _WIN32
+        atexit(cleanup_shm);
+#endif
         register_all(NULL);
         return bench_count_ops(argv[2], strtoull(argv[3], NULL, 10));
     }
@@ -184,6 +187,7 @@ int main(int argc, char **argv)
 #endif
     }
     register_all(big);
+    fflush(stdout);
     for (int r = 0; r < rounds; r++) {
         fprintf(stderr, "round %d/%d", r + 1, rounds);
         for (int i = 0; i < bench_count(); i++) {

@@ -182,6 +182,7 @@ static void goals(void)
 
 static void markdown(void)
 {
+    static const char *const tag[4] = {"(1) ", "(2) ", "(3) ", "(4) "};
     char m[32];
     printf("\nMarkdown (for README.md):\n\n");
     printf("| operation | floor / peer (same run) | shared | ratio |\n");
@@ -199,7 +200,7 @@ static void markdown(void)
                    fmt(bench_median(cmp[i]), cmp[i]->rate, m, sizeof m));
         printf(" | ");
         for (int i = 0; i < ns; i++)
-            printf("%s%s (%s)", i ? "; " : "",
+            printf("%s%s%s (%s)", i ? "; " : "", ns > 1 ? tag[i] : "",
                    fmt(bench_median(sh[i]), sh[i]->rate, m, sizeof m),
                    sh[i]->name);
         printf(" | ");
@@ -207,6 +208,8 @@ static void markdown(void)
             for (int j = 0; j < nf + np; j++) {
                 double q = ratio(sh[i], cmp[j]);
                 const char *sep = i || j ? "; " : "";
+                if (ns > 1 && j == 0)
+                    printf("%s%s", sep, tag[i]), sep = "";
                 if (sh[i]->rate)
                     printf("%s%.0f %% of %s", sep, 100 * q, cmp[j]->id);
                 else
