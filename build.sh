@@ -9,8 +9,8 @@
 #   ./build.sh demo [--windows] [ARGS...]
 #                               build and run sharedemo (natively, or the .exe under wine);
 #                               needs no Check for MinGW
-#   ./build.sh bench [--windows] [--ms N]
-#                               build and run shared_bench (ratios vs a locked read)
+#   ./build.sh bench [--windows [--requests]] [--ms N] [--rounds N] [--svg F] [--callgrind [N]]
+#                               shared beside floors and peers (installs LMDB, Redis, Boost)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
 #                               (--all: also build/deps)
 set -euo pipefail
@@ -262,6 +262,98 @@ run_built() {
     exec "$exe" "$@"
 }
 
+# ------------------------------------------------------------------ benchmark
+
+# Peers the benchmark measures shared against, and valgrind for --callgrind.
+# Optional: the test path never needs them, and shared_bench builds and skips
+# a peer whose package is missing.
+BENCH_PACKAGES=(liblmdb-dev libhiredis-dev redis-server libboost-dev valgrind)
+BIG_KEYS=65536
+
+install_bench_peers() {
+    local p
+    local -a missing=() avail=()
+    for p in "${BENCH_PACKAGES[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    apt_update || true
+    for p in "${missing[@]}"; do
+        if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+            avail+=("$p")
+        else
+            log "bench peer $p has no install candidate: skipped"
+        fi
+    done
+    [ "${#avail[@]}" -eq 0 ] && return 0
+    log "installing bench peers: ${avail[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=900 install -y -q \
+        --no-install-recommends "${avail[@]}" ||
+        log "installing bench peers failed: the bench skips the missing ones"
+}
+
+# Wineserver requests per operation, from the server's own request trace
+# (a wineserver started here with -d1, in this worktree's prefix): the
+# requests of every process between the markers shared_bench --count leaves.
+bench_wine_requests() {
+    local exe="$BUILD/mingw/bin/shared_bench.exe" id n=200 trace count
+    local -a ids=(shared.get64 shared.set64 shared.add shared.msgrt
+                  win.mutex64 seed.mapev)
+    trace="$BUILD/wineserver-trace.log"
+    echo
+    echo "wineserver requests per operation ($n operations each, every process)"
+    for id in "${ids[@]}"; do
+        "$ROOT/cmake/wine-stop.sh"
+        WINEPREFIX="${SHARED_WINEPREFIX:-$BUILD/.wine}" \
+            /usr/lib/wine/wineserver -f -d1 -p2 2>"$trace" &
+        local srv=$!
+        sleep 1
+        "$ROOT/cmake/wine-run.sh" "$exe" --count "$id" "$n" >/dev/null 2>&1 ||
+            { echo "  $id: failed"; wait "$srv" || true; continue; }
+        "$ROOT/cmake/wine-stop.sh"
+        wait "$srv" || true
+        count="$(awk '/shared_bench_count_begin/ { on = 1; next }
+                      /shared_bench_count_end/ { on = 0 }
+                      on && /^[0-9a-f]+: [a-z_]+\(/ && !/\) = / { c++ }
+                      END { print c + 0 }' "$trace")"
+        awk -v id="$id" -v c="$count" -v n="$n" \
+            'BEGIN { printf "  %-16s %6.1f requests/op\n", id, c / n }'
+    done
+    rm -f "$trace"
+}
+
+# bench [--windows] [ARGS...]: the Linux run also builds shared_bench against
+# a library with SHARED_MAX_KEYS=$BIG_KEYS (build/bench-$BIG_KEYS) for the
+# 256 vs $BIG_KEYS keys figures.
+cmd_bench() {
+    if [ "${1:-}" = "--windows" ]; then
+        if [ "${2:-}" = "--requests" ]; then
+            install_packages
+            build_check_mingw
+            mkdir -p "$BUILD"
+            { configure mingw && build mingw; } \
+                >"$BUILD/shared_bench-build.log" 2>&1 ||
+                { cat "$BUILD/shared_bench-build.log" >&2
+                  die "building preset mingw failed"; }
+            bench_wine_requests
+            return
+        fi
+        run_built shared_bench "$@"
+    fi
+    install_bench_peers
+    local big="$BUILD/bench-$BIG_KEYS"
+    mkdir -p "$BUILD"
+    { cmake -S "$ROOT" -B "$big" -G "Unix Makefiles" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF \
+        -DSHARED_MAX_KEYS="$BIG_KEYS" &&
+      cmake --build "$big" -j"$JOBS" --target shared_bench; } \
+        >"$BUILD/shared_bench-$BIG_KEYS-build.log" 2>&1 ||
+        { cat "$BUILD/shared_bench-$BIG_KEYS-build.log" >&2
+          die "building shared_bench with SHARED_MAX_KEYS=$BIG_KEYS failed"; }
+    run_built shared_bench --big "$big/bin/shared_bench" "$@"
+}
+
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
@@ -276,7 +368,7 @@ case "${1:-}" in
     test)  shift; cmd_test "$@" ;;
     deps)  shift; deps ;;
     demo)  shift; run_built sharedemo "$@" ;;
-    bench) shift; run_built shared_bench "$@" ;;
+    bench) shift; cmd_bench "$@" ;;
     clean) shift; cmd_clean "$@" ;;
     -h|--help|help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;
