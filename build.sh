@@ -2,8 +2,8 @@
 # build.sh: install dependencies, configure, build and test the three presets.
 #
 #   ./build.sh                  build every preset whose tools are present
-#   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win
-#                               (runs deps first)
+#   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win,
+#                               mingw-x86; install each and build examples/ against it
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW;
 #                               adds a deb-src entry to apt's sources for Check's source)
 #   ./build.sh demo [--windows] [ARGS...]
@@ -11,6 +11,9 @@
 #                               needs no Check for MinGW
 #   ./build.sh bench [--windows [--requests]] [--ms N] [--rounds N] [--svg F] [--callgrind [N]]
 #                               shared beside floors and peers (installs LMDB, Redis, Boost)
+#   ./build.sh install [--preset P] [DIR]
+#                               build preset P (linux) and install it into DIR
+#                               (default build/install-P)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
 #                               (--all: also build/deps)
 set -euo pipefail
@@ -20,7 +23,7 @@ cd "$ROOT"
 BUILD="$ROOT/build"
 DEPS="$BUILD/deps"
 CHECK_PREFIX="$DEPS/check-mingw"   # Check built with the MinGW toolchain
-PRESETS=(linux mingw clang-win)
+PRESETS=(linux mingw clang-win mingw-x86)
 JOBS="${JOBS:-2}"
 MINGW_CC=x86_64-w64-mingw32-gcc-posix
 WINE=/usr/lib/wine/wine64
@@ -58,6 +61,9 @@ missing_packages() {
         "cmd:$MINGW_CC gcc-mingw-w64-x86-64-posix"   # pulls binutils + mingw-w64-x86-64-dev (winpthread)
         "cmd:x86_64-w64-mingw32-windres binutils-mingw-w64-x86-64"
         "file:$WINE wine64"
+        "cmd:$MINGW_X86_CC gcc-mingw-w64-i686-posix"
+        "cmd:i686-w64-mingw32-objdump binutils-mingw-w64-i686"
+        "file:$WINE32 wine32:i386"                    # after ensure_i386_arch
         "pkg:check check"                             # Linux Check (static lib + pkg-config)
         "cmd:dpkg-source dpkg-dev"                    # for apt-get source check
     )
@@ -157,11 +163,68 @@ build_check_mingw() {
     log "Check $version installed in $CHECK_PREFIX"
 }
 
+# ------------------------------------- 32-bit Windows: i686 MinGW and wine32
+
+CHECK_X86_PREFIX="$DEPS/check-mingw-x86"   # Check built with the i686 toolchain
+MINGW_X86_CC=i686-w64-mingw32-gcc-posix
+WINE32=/usr/lib/wine/wine   # wine32's loader: wine64 hands 32-bit programs to it
+
+# wine32 is an i386 package: the architecture must be known to dpkg first.
+ensure_i386_arch() {
+    dpkg --print-foreign-architectures | grep -qx i386 && return 0
+    log "dpkg --add-architecture i386 (for wine32)"
+    as_root dpkg --add-architecture i386
+    APT_UPDATED=0   # the i386 index needs a fresh update
+}
+
+check_mingw_x86_present() {
+    [ -f "$CHECK_X86_PREFIX/lib/libcheck.a" ] &&
+    [ -f "$CHECK_X86_PREFIX/lib/cmake/check/check-config.cmake" ]
+}
+
+# Check for i686, from the same Debian source tree as build_check_mingw
+# (fetched by it), into its own build and install folders.
+build_check_mingw_x86() {
+    check_mingw_x86_present && return 0
+    build_check_mingw   # makes sure the source tree is there
+    local dir
+    dir="$(find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
+    [ -n "$dir" ] || die "no Check source tree under $DEPS/src"
+    log "building Check for MinGW i686"
+    rm -rf "$DEPS/check-build-x86" "$CHECK_X86_PREFIX"
+    cmake -S "$dir" -B "$DEPS/check-build-x86" -G "Unix Makefiles" \
+        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw-x86.cmake" \
+        -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_INSTALL_PREFIX="$CHECK_X86_PREFIX" \
+        -DBUILD_TESTING=OFF \
+        >"$DEPS/check-x86-configure.log" 2>&1 ||
+        { cat "$DEPS/check-x86-configure.log" >&2; die "configuring Check (i686) failed"; }
+    cmake --build "$DEPS/check-build-x86" -j"$JOBS" >"$DEPS/check-x86-build.log" 2>&1 ||
+        { tail -n 50 "$DEPS/check-x86-build.log" >&2; die "building Check (i686) failed"; }
+    cmake --install "$DEPS/check-build-x86" >/dev/null
+    cp "$CHECK_PREFIX/DEBIAN_VERSION" "$CHECK_X86_PREFIX/" 2>/dev/null || true
+    check_mingw_x86_present || die "Check (i686) install lacks libcheck.a or its CMake config"
+    log "Check for i686 installed in $CHECK_X86_PREFIX"
+}
+
+# Why 32-bit Windows programs cannot run here (empty when they can): wine64
+# hands them to wine32's loader, an i386 Linux program, which needs a kernel
+# that runs 32-bit code (some VMs boot with ia32_emulation=off).
+win32_run_blocker() {
+    if [ ! -x "$WINE32" ]; then
+        echo "wine32 missing"
+    elif ! "$WINE32" --version >/dev/null 2>&1; then
+        echo "this kernel cannot run 32-bit programs (ia32 emulation off?): $WINE32 does not start"
+    fi
+}
+
 deps() {
-    # Add deb-src before installing packages, so one apt-get update serves both.
+    # Add deb-src and i386 before installing packages: one apt-get update.
     check_mingw_present || ensure_deb_src
+    ensure_i386_arch
     install_packages
     build_check_mingw
+    build_check_mingw_x86
 }
 
 # -------------------------------------------------------------------- presets
@@ -179,6 +242,8 @@ preset_blocker() {
                        echo "clang/lld missing"
                    command -v "$MINGW_CC" >/dev/null || echo "$MINGW_CC missing"
                    check_mingw_present || echo "Check for MinGW missing" ;;
+        mingw-x86) command -v "$MINGW_X86_CC" >/dev/null || echo "$MINGW_X86_CC missing"
+                   check_mingw_x86_present || echo "Check for i686 missing" ;;
     esac
 }
 
@@ -199,19 +264,26 @@ cmd_default() {
 cmd_test() {
     deps
     trap '"$ROOT/cmake/wine-stop.sh"' EXIT
-    local p out line total_pass=0 total_fail=0 rc=0
-    local -a failed=()
+    local p out line why total_pass=0 total_fail=0 rc=0
+    local -a failed=() notrun=()
     mkdir -p "$BUILD"
     for p in "${PRESETS[@]}"; do
         log "preset $p: configure + build"
         if ! { configure "$p" && build "$p"; }; then
             failed+=("$p(build)"); rc=1; continue
         fi
+        why="$(preset_run_blocker "$p")"
+        if [ -n "$why" ]; then
+            log "preset $p: built; its programs cannot run here: $why"
+            preset_checks "$p" norun || { failed+=("$p(checks)"); rc=1; }
+            notrun+=("$p"); continue
+        fi
         log "preset $p: ctest"
         out="$BUILD/ctest-$p.log"
         if ! ctest --preset "$p" 2>&1 | tee "$out"; then
             failed+=("$p"); rc=1
         fi
+        preset_checks "$p" || { failed+=("$p(checks)"); rc=1; }
         # "NN% tests passed, F tests failed out of T"
         line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n1 || true)"
         if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
@@ -223,10 +295,159 @@ cmd_test() {
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
     else
-        echo "all suites passed: ${PRESETS[*]}"
+        local -a ran=()
+        for p in "${PRESETS[@]}"; do
+            [[ " ${notrun[*]} " == *" $p "* ]] || ran+=("$p")
+        done
+        echo "all suites passed: ${ran[*]}"
+    fi
+    if [ "${#notrun[@]}" -gt 0 ]; then
+        echo "built and checked, but suites NOT RUN on this machine: ${notrun[*]}"
     fi
     echo "ctest: $total_pass passed, $total_fail failed"
     return "$rc"
+}
+
+# --------------------------------------------- install, and consumers of it
+
+# cache_var PRESET NAME: a variable of the preset's CMake cache.
+cache_var() {
+    sed -n "s/^$2:[A-Z]*=//p" "$BUILD/$1/CMakeCache.txt" 2>/dev/null
+}
+
+# compiler_var PRESET NAME: a variable CMake found for the C compiler
+# (CMAKE_C_COMPILER, CMAKE_C_COMPILER_ID, ...).
+compiler_var() {
+    local f
+    for f in "$BUILD/$1"/CMakeFiles/*/CMakeCCompiler.cmake; do
+        sed -n "s/^set($2 \"\(.*\)\")\$/\1/p" "$f"
+        return 0
+    done
+}
+
+# install_preset PRESET DIR: cmake --install of a built preset into DIR.
+install_preset() {
+    rm -rf "${2:?}"
+    cmake --install "$BUILD/$1" --prefix "$2" >"$BUILD/install-$1.log" 2>&1 ||
+        { cat "$BUILD/install-$1.log" >&2; return 1; }
+}
+
+# shared_section_check PRESET: the built shared.dll's .shared section must be
+# marked SHARED (objdump -h prints the flag), else processes do not share.
+shared_section_check() {
+    local dll="$BUILD/$1/bin/shared.dll" objdump=x86_64-w64-mingw32-objdump
+    case "$1" in *x86) objdump=i686-w64-mingw32-objdump ;; esac
+    local line
+    line="$("$objdump" -h "$dll" | grep -A1 ' \.shared ' | tail -n1)" ||
+        { log "$1: no .shared section in $dll"; return 1; }
+    log "$1: objdump -h shared.dll: .shared $(echo "$line" | xargs)"
+    [[ "$line" == *SHARED* ]] || { log "$1: .shared is not SHARED"; return 1; }
+}
+
+# Runs a consumer program: natively with its own SHARED_INSTANCE, a Windows
+# one under Wine with the installed bin/ on WINEPATH, so that both of its
+# processes load the one installed shared.dll (no copy beside the .exe).
+run_consumer() {
+    local inst="$1" exe="$2"
+    shift 2
+    if [[ "$exe" == *.exe ]]; then
+        local winbin="Z:${inst//\//\\}\\bin"
+        WINEPATH="$winbin" "$ROOT/cmake/wine-run.sh" "$exe" "$@"
+    else
+        env -i PATH=/usr/bin:/bin SHARED_INSTANCE="consumer-$$" \
+            LD_LIBRARY_PATH="$inst/lib" "$exe" "$@"
+    fi
+}
+
+# check_consumer PRESET [norun]: installs the built preset into
+# build/install-PRESET and builds examples/ against that install only, from
+# a clean environment: with find_package(shared CONFIG) (the preset's
+# toolchain file for Windows) and, for gcc presets, with pkg-config; runs
+# each (unless norun). Windows presets are detected from their cache.
+check_consumer() {
+    local p="$1" run="${2:-run}"
+    local inst="$BUILD/install-$p" out="$BUILD/consumer-$p"
+    local toolchain cc exe=exchange
+    toolchain="$(cache_var "$p" CMAKE_TOOLCHAIN_FILE)"
+    cc="$(compiler_var "$p" CMAKE_C_COMPILER)"
+    [ -n "$toolchain" ] && exe=exchange.exe
+    local -a clean=(env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$HOME")
+    local -a tc=()
+    [ -n "$toolchain" ] && tc=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
+
+    log "$p: install into $inst"
+    install_preset "$p" "$inst" || return 1
+    rm -rf "$out"
+    log "$p: examples/ with find_package(shared CONFIG) from $inst"
+    { "${clean[@]}" cmake -S "$ROOT/examples" -B "$out/cmake" \
+          -DCMAKE_PREFIX_PATH="$inst" "${tc[@]}" &&
+      "${clean[@]}" cmake --build "$out/cmake"; } >"$out.log" 2>&1 ||
+        { cat "$out.log" >&2; log "$p: consumer build (find_package) FAILED"; return 1; }
+    if [ "$run" = run ]; then
+        run_consumer "$inst" "$out/cmake/$exe" ||
+            { log "$p: consumer (find_package) FAILED"; return 1; }
+    fi
+    # pkg-config's -I/-L/-l flags are for gcc's driver (not clang-cl's).
+    [ "$(compiler_var "$p" CMAKE_C_COMPILER_ID)" = GNU ] || return 0
+    log "$p: examples/exchange.c with pkg-config --cflags --libs shared"
+    local pcvar=PKG_CONFIG_PATH flags
+    [ -n "$toolchain" ] && pcvar=PKG_CONFIG_LIBDIR   # never the host's .pc files
+    flags="$("${clean[@]}" "$pcvar=$inst/lib/pkgconfig" \
+                 pkg-config --cflags --libs shared)" ||
+        { log "$p: pkg-config does not find shared"; return 1; }
+    mkdir -p "$out/pkg-config"
+    # shellcheck disable=SC2086 # flags are words
+    "${clean[@]}" "$cc" -std=c11 -Wall -Wextra -Werror \
+        "$ROOT/examples/exchange.c" $flags -o "$out/pkg-config/$exe" ||
+        { log "$p: consumer build (pkg-config) FAILED"; return 1; }
+    if [ "$run" = run ]; then
+        run_consumer "$inst" "$out/pkg-config/$exe" ||
+            { log "$p: consumer (pkg-config) FAILED"; return 1; }
+    fi
+}
+
+# Presets whose install is consumed by examples/ in ./build.sh test.
+CONSUMER_PRESETS=(linux mingw mingw-x86)
+
+# Why a built preset's programs cannot run here (empty when they can).
+preset_run_blocker() {
+    case "$1" in
+        mingw-x86) win32_run_blocker ;;
+    esac
+}
+
+# preset_checks PRESET [norun]: after ctest, the checks beyond the suite:
+# the .shared section flag of a Windows build, and the installed tree used by
+# examples/ (check_consumer).
+preset_checks() {
+    local p="$1" run="${2:-run}" rc=0 c
+    if [ -f "$BUILD/$p/bin/shared.dll" ]; then
+        shared_section_check "$p" || rc=1
+    fi
+    for c in "${CONSUMER_PRESETS[@]}"; do
+        [ "$c" = "$p" ] || continue
+        check_consumer "$p" "$run" || rc=1
+    done
+    return "$rc"
+}
+
+# ./build.sh install [--preset P] [DIR]: builds preset P (default linux)
+# and installs it into DIR (default build/install-P).
+cmd_install() {
+    local p=linux dir=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --preset) p="${2:?--preset needs a name}"; shift 2 ;;
+            *) dir="$1"; shift ;;
+        esac
+    done
+    [ -n "$dir" ] || dir="$BUILD/install-$p"
+    case "$dir" in /*) ;; *) dir="${OLDPWD:-$PWD}/$dir" ;; esac  # the caller's cwd
+    deps
+    configure "$p" && build "$p" || die "building preset $p failed"
+    install_preset "$p" "$dir" || die "installing preset $p failed"
+    log "installed preset $p into $dir"
+    (cd "$dir" && find . -type f -o -type l | sort) >&2
 }
 
 # run_built PROGRAM [--windows] [ARGS...]: builds PROGRAM quietly (the log
@@ -358,6 +579,7 @@ cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
     for p in "${PRESETS[@]}"; do rm -rf "${BUILD:?}/$p"; done
+    rm -rf "$BUILD"/install-* "$BUILD"/consumer-*
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
         "$BUILD"/ctest-*.log "$BUILD"/*-build.log
     if [ "${1:-}" = "--all" ]; then rm -rf "$BUILD"; fi
@@ -369,6 +591,7 @@ case "${1:-}" in
     deps)  shift; deps ;;
     demo)  shift; run_built sharedemo "$@" ;;
     bench) shift; cmd_bench "$@" ;;
+    install) shift; cmd_install "$@" ;;
     clean) shift; cmd_clean "$@" ;;
     -h|--help|help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;

@@ -25,6 +25,32 @@ uint32_t shared_last_os_error(void)
     return tls_os_error;
 }
 
+/* The version string, built at compile time from the configured version and
+ * SHARED_BUILD_ID (a variant's own id when it overrides the macro): char
+ * arrays only, so the struct is one contiguous string. */
+#define VERSION_HEAD SHARED_VERSION_STRING " (build "
+#define HEX(n) /* hex digit n (0 = lowest) of the build id */                  \
+  ((char)(((SHARED_BUILD_ID >> (4 * (n))) & 15u) < 10u                         \
+              ? '0' + ((SHARED_BUILD_ID >> (4 * (n))) & 15u)                   \
+              : 'a' + ((SHARED_BUILD_ID >> (4 * (n))) & 15u) - 10u))
+static const struct {
+    char head[sizeof VERSION_HEAD - 1];
+    char id[16];
+    char tail[2];
+} k_version = {
+    VERSION_HEAD,
+    {HEX(15), HEX(14), HEX(13), HEX(12), HEX(11), HEX(10), HEX(9), HEX(8),
+     HEX(7), HEX(6), HEX(5), HEX(4), HEX(3), HEX(2), HEX(1), HEX(0)},
+    ")",
+};
+_Static_assert(sizeof k_version == sizeof VERSION_HEAD - 1 + 16 + 2,
+               "the version string must have no padding");
+
+const char *shared_version(void)
+{
+    return (const char *)&k_version;
+}
+
 uint32_t shared__timeout(void)
 {
     return atomic_load(&g_timeout);

@@ -387,6 +387,10 @@ int main(int argc, char **argv)
         general_help(argc < 2 ? stderr : stdout);
         return argc < 2 ? CTL_USAGE : CTL_OK;
     }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("sharectl %s\n", shared_version());
+        return CTL_OK;
+    }
     if (strcmp(argv[1], "help") == 0) {
         const command *c = argc > 2 ? find_command(argv[2]) : NULL;
         if (argc > 2 && !c)

@@ -169,6 +169,18 @@ typedef struct shared__region {
     shared__channel channel[SHARED_CHANNELS];
 } shared__region;
 
+/*
+ * The section is shared between processes only through lock-free atomics
+ * (address-free, so usable across processes): a build whose 64-bit atomics
+ * would take a lock (i686 before i586: no cmpxchg8b) must not compile. On
+ * i686 a 64-bit atomic is also only atomic when 8-aligned.
+ */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
+               "64-bit atomics must be lock-free (i686: cmpxchg8b, i586+)");
+_Static_assert(_Alignof(_Atomic uint64_t) == 8,
+               "64-bit atomics must be 8-aligned");
+
 /* Bitness of this build, stored in the header. */
 #define SHARED__BITNESS ((uint32_t)(sizeof(void *) * 8u))
 

@@ -20,6 +20,11 @@
  *   so the next first user starts empty. If every registered process died
  *   without leaving (killed), the next process to attach finds no live peer
  *   and wipes the state before using it.
+ * - Bitness (Windows): 32- and 64-bit builds of shared.dll are different
+ *   images with different sections, and the section's header records the
+ *   bitness: 32- and 64-bit processes never share state. Likewise only
+ *   processes that load the same DLL file share it: ship one shared.dll in
+ *   one folder for every program of a product, or load it by full path.
  * - Peers: a process that dies without leaving is removed from the registry
  *   by any live process (shared_peers, the next attach); its pid and start
  *   time tell a reused pid apart.
@@ -473,6 +478,17 @@ SHARED_API const char *shared_errname(int err);
  * 0 if none.
  */
 SHARED_API uint32_t shared_last_os_error(void);
+
+/*
+ * Returns the version of the loaded library and its build id, e.g.
+ * "0.2.0 (build c6bd65f706270704)": SHARED_VERSION_STRING of the library's
+ * own build, then the build id (16 hex digits) that names its OS objects
+ * (shared_statistics.build_id). Compare with the SHARED_VERSION_* macros of
+ * the header you compiled against to detect a different DLL at run time.
+ * A static string owned by the library; never NULL; needs no attach and
+ * cannot fail.
+ */
+SHARED_API const char *shared_version(void);
 
 #ifdef __cplusplus
 }
