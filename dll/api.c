@@ -200,16 +200,17 @@ int shared_del(const char *key)
     return change_end(r, rc);
 }
 
-/* Reads `key` lock-free, or under the lock when that is not possible. */
+/* Reads `key` lock-free, or under the lock (waiting at most lock_ms) when
+ * that is not possible. */
 int shared__read_key(shared__region *r, const char *key, uint32_t klen,
-                     shared__copy *c)
+                     shared__copy *c, uint32_t lock_ms)
 {
     if (tls_tx)
         return shared__read_locked(r, key, klen, c);
     int rc = shared__read(r, key, klen, c);
     if (rc != SHARED__RETRY)
         return rc;
-    rc = shared__acquire(r, shared__timeout());
+    rc = shared__acquire(r, lock_ms);
     if (rc)
         return rc;
     rc = shared__read_locked(r, key, klen, c);
@@ -229,7 +230,7 @@ int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
     if (rc == 0)
         rc = shared__backend_attach(&r);
     if (rc == 0)
-        rc = shared__read_key(r, key, klen, &c);
+        rc = shared__read_key(r, key, klen, &c, shared__timeout());
     if (rc)
         return rc;
     *len = c.value_len;

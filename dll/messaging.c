@@ -5,6 +5,12 @@
  * then blocks only while wake_seq is unchanged, so a change published in
  * between is never missed (the backend's wait re-checks after it has
  * registered as a waiter).
+ *
+ * Time: each call here has a deadline, the caller's timeout. Whenever it
+ * takes the lock it waits for it at most the time left, but at least
+ * SHARED_WAIT_MARGIN_MS (so a 0 ms call is not failed by a lock held for a
+ * moment), and never longer than the process lock timeout: a call returns
+ * within its timeout plus SHARED_WAIT_MARGIN_MS (plus scheduling delays).
  */
 #include <string.h>
 
@@ -22,17 +28,26 @@ static uint64_t deadline_of(uint32_t timeout_ms)
     return shared__backend_ticks_ms() + timeout_ms;
 }
 
+/* How long to wait for the lock with `deadline` ahead (see above). */
+static uint32_t lock_ms(uint64_t deadline)
+{
+    uint32_t ms = left(deadline), limit = shared__timeout();
+    if (ms < SHARED_WAIT_MARGIN_MS)
+        ms = SHARED_WAIT_MARGIN_MS;
+    return ms < limit ? ms : limit;
+}
+
 /* The version shared_wait compares: a key's (0 if missing) or the
  * section's change count. */
 static int current(shared__region *r, const char *key, uint32_t klen,
-                   uint64_t *v)
+                   uint64_t *v, uint64_t deadline)
 {
     shared__copy c;
     if (!key) {
         *v = atomic_load(&r->hdr.changes);
         return 0;
     }
-    int rc = shared__read_key(r, key, klen, &c);
+    int rc = shared__read_key(r, key, klen, &c, lock_ms(deadline));
     if (rc == SHARED_ENOTFOUND) {
         *v = 0;
         return 0;
@@ -56,7 +71,7 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
     uint64_t deadline = deadline_of(timeout_ms), v = 0;
     for (;;) {
         uint32_t seq = atomic_load(&r->hdr.wake_seq);
-        rc = current(r, key, klen, &v);
+        rc = current(r, key, klen, &v, deadline);
         if (new_version)
             *new_version = v;
         if (rc)
@@ -98,7 +113,7 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
     uint64_t deadline = deadline_of(timeout_ms);
     for (;;) {
         uint32_t idx, seq = atomic_load(&r->hdr.wake_seq);
-        int rc = shared__acquire(r, shared__timeout());
+        int rc = shared__acquire(r, lock_ms(deadline));
         if (rc)
             return rc;
         rc = shared__chan_find(r, name, nlen, 1, &idx);

@@ -44,7 +44,10 @@
  *   A full table is SHARED_EFULL; no key is ever evicted.
  * - Every call that waits for the lock gives up after the timeout set with
  *   shared_set_timeout() (default SHARED_DEFAULT_TIMEOUT_MS) and returns
- *   SHARED_ETIMEDOUT. No call waits forever.
+ *   SHARED_ETIMEDOUT. No call waits forever. A call that takes a timeout of
+ *   its own (shared_wait, shared_send, shared_recv) returns within that
+ *   timeout plus SHARED_WAIT_MARGIN_MS, also while another thread or
+ *   process holds the lock.
  * - Reads (shared_get, shared_foreach) take no lock when they can: they are
  *   consistent per key and never show a transaction that has not committed.
  *   Under contention they fall back to the lock, so they can time out too.
@@ -85,6 +88,15 @@ extern "C" {
 
 /* Default lock timeout in milliseconds (see shared_set_timeout). */
 #define SHARED_DEFAULT_TIMEOUT_MS 5000u
+
+/*
+ * The most a call given its own timeout (shared_wait, shared_send,
+ * shared_recv) may take beyond it, in milliseconds, besides scheduling
+ * delays: such a call waits for the lock at most the time it has left, but
+ * at least this long (so that 0 ms is not failed by a lock held for an
+ * instant), and never longer than the process lock timeout.
+ */
+#define SHARED_WAIT_MARGIN_MS 10u
 
 /* Value types, as reported in shared_entry.type. */
 #define SHARED_TYPE_BYTES 1u   /* set with shared_set / shared_cas */
