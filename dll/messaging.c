@@ -159,8 +159,8 @@ int shared_send(const char *channel, const void *msg, uint32_t len,
     if (rc)
         return rc;
     send_ctx s = {msg, len};
-    return chan_loop(r, channel, nlen, timeout_ms, send_op, &s, SHARED_EFULL,
-                     SHARED_EFULL);
+    return chan_loop(r, channel, nlen, timeout_ms, send_op, &s,
+                     SHARED_ECHANFULL, SHARED_ECHANFULL);
 }
 
 typedef struct recv_ctx {

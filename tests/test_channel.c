@@ -140,14 +140,16 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-START_TEST(full_channel_is_efull_and_frees_up)
+START_TEST(full_channel_is_echanfull_and_frees_up)
 {
     uint32_t len;
     uint64_t i;
     for (i = 0; i < SHARED_CHANNEL_DEPTH; i++)
         ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_OK);
-    ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_EFULL);
-    ck_assert_code(shared_send("c.full", &i, sizeof i, 100), SHARED_EFULL);
+    ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_ECHANFULL);
+    ck_assert_code(shared_send("c.full", &i, sizeof i, 100), SHARED_ECHANFULL);
+    ck_assert_ptr_nonnull(
+        strstr(shared_strerror(SHARED_ECHANFULL), "SHARED_CHANNEL_DEPTH"));
     ck_assert_code(shared_recv("c.full", &i, sizeof i, &len, 0), SHARED_OK);
     ck_assert_uint_eq(i, 0);
     ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_OK);
@@ -359,7 +361,7 @@ Suite *channel_suite(void)
     tcase_add_test(tc, messages_come_out_in_order);
     tcase_add_test(tc, small_buffer_keeps_the_message);
     tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, full_channel_is_efull_and_frees_up);
+    tcase_add_test(tc, full_channel_is_echanfull_and_frees_up);
     tcase_add_test(tc, channel_table_has_a_bound);
     tcase_add_test(tc, receiver_is_woken_by_another_process);
     tcase_add_test(tc, producers_and_consumers_exchange_exactly_once);

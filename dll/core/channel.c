@@ -97,7 +97,7 @@ int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
     if (rc)
         return rc;
     if (tail - head == SHARED_CHANNEL_DEPTH)
-        return SHARED_EFULL;
+        return SHARED_ECHANFULL;
     shared__msg *m = &c->ring[tail % SHARED_CHANNEL_DEPTH];
     uint32_t n = (len + 7u) / 8u;
     if (len)

@@ -99,7 +99,7 @@ void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out);
 int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
                       int create, uint32_t *idx);
 
-/* Queues a message: 0, or SHARED_EFULL when the ring is full. */
+/* Queues a message: 0, or SHARED_ECHANFULL when the ring is full. */
 int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
                       uint32_t len);
 
@@ -122,7 +122,7 @@ void shared__chan_reset(shared__region *r);
  * entry still being filled in) matches any process with that pid. */
 typedef int (*shared__alive_fn)(uint32_t pid, uint64_t start_time);
 
-/* (locked) Registers a process; 0 with its entry index, or SHARED_EFULL. */
+/* (locked) Registers a process; 0 with its entry index, or SHARED_EPEERS. */
 int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
                       const char *exe, uint64_t now_ms, uint32_t *idx);
 

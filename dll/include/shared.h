@@ -41,7 +41,10 @@
  *   SHARED_JOURNAL_MAX slots, SHARED_MAX_PEERS processes, SHARED_CHANNELS
  *   channels of SHARED_CHANNEL_DEPTH messages of 0..SHARED_MSG_MAX bytes,
  *   and (Windows) 256 threads blocked in waits at once.
- *   A full table is SHARED_EFULL; no key is ever evicted.
+ *   Each limit has its own error: SHARED_EFULL (keys), SHARED_ETXFULL
+ *   (journal), SHARED_ECHANFULL (one channel), SHARED_ECHANNELS (the
+ *   channel table), SHARED_EPEERS (processes), SHARED_EWAITERS (Windows
+ *   waiters). No key is ever evicted.
  * - Every call that waits for the lock gives up after the timeout set with
  *   shared_set_timeout() (default SHARED_DEFAULT_TIMEOUT_MS) and returns
  *   SHARED_ETIMEDOUT. No call waits forever. A call that takes a timeout of
@@ -56,6 +59,13 @@
  *
  * All functions return 0 (SHARED_OK) or a negative SHARED_E* code unless
  * documented otherwise. Nothing is changed when a call fails.
+ *
+ * "Attach errors", which every function that reaches the state can return
+ * (attaching happens on a process's first call, and again after the state
+ * was closed): SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
+ * SHARED_EACCESS, SHARED_ESYSTEM, SHARED_EINVAL (bad SHARED_INSTANCE),
+ * SHARED_ETIMEDOUT, SHARED_ECORRUPT (a lock that is not usable) and
+ * SHARED_EPEERS (SHARED_MAX_PEERS processes already registered).
  */
 #ifndef SHARED_H
 #define SHARED_H
@@ -129,7 +139,10 @@ extern "C" {
   XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)")   \
   XX(EINVAL, -21, "invalid argument")                                          \
   XX(ENOMEM, -22, "out of memory")                                             \
-  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")
+  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")       \
+  XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")           \
+  XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")              \
+  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")
 
 typedef enum shared_error {
     SHARED_OK = 0,
@@ -334,10 +347,13 @@ SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
  * A change made after the caller read seen_version is never missed, every
  * waiter of every process wakes, and a waiting thread uses no CPU.
  *   new_version  optional: the version (or change count) now.
- * Returns 0 on a change, SHARED_ETIMEDOUT (new_version still reported),
- * SHARED_EINTX (waiting inside a transaction would block everyone),
- * SHARED_EFULL (Windows: 256 threads already wait), key
- * errors, SHARED_ECORRUPT, attach errors.
+ * Returns within timeout_ms plus SHARED_WAIT_MARGIN_MS, also while another
+ * process holds the lock or a transaction.
+ * Returns 0 on a change, SHARED_ETIMEDOUT (no change in time, or the lock
+ * not had in time; new_version still reported), SHARED_EINTX (waiting
+ * inside a transaction would block everyone), SHARED_EWAITERS (Windows: 256
+ * threads already wait), SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_ECORRUPT (the key's slot is damaged), attach errors.
  */
 SHARED_API int shared_wait(const char *key, uint64_t seen_version,
                            uint32_t timeout_ms, uint64_t *new_version);
@@ -347,12 +363,16 @@ SHARED_API int shared_wait(const char *key, uint64_t seen_version,
  * `channel` (1..SHARED_KEY_MAX bytes; created on first use). Each message is
  * received exactly once, by one receiver, in the order it was sent (per
  * sender). If the channel is full, waits up to timeout_ms for room
- * (0: never waits). When all SHARED_CHANNELS are in use, creating one
- * recycles a channel that holds no message (its counts restart). Errors:
- * SHARED_EFULL (still full at the timeout), SHARED_ECHANNELS (every channel
- * holds messages), SHARED_EVALTOOLONG,
- * SHARED_ENULL, key errors for the name, SHARED_EINTX (not inside a
- * transaction), SHARED_ETIMEDOUT (the lock), SHARED_ECORRUPT, attach errors.
+ * (0: does not wait for room; see SHARED_WAIT_MARGIN_MS for the lock).
+ * When all SHARED_CHANNELS are in use, creating one recycles a channel that
+ * holds no message and on which no receiver waits (its counts restart).
+ * Errors: SHARED_ECHANFULL (the channel still holds SHARED_CHANNEL_DEPTH
+ * messages at the timeout), SHARED_ECHANNELS (no channel of that name, and
+ * every channel holds messages or has a waiting receiver),
+ * SHARED_EVALTOOLONG, SHARED_ENULL, SHARED_EKEYEMPTY and SHARED_EKEYTOOLONG
+ * (the name), SHARED_EINTX (not inside a transaction), SHARED_ETIMEDOUT (the
+ * lock not had in time), SHARED_ECORRUPT (the channel's ring is damaged),
+ * attach errors.
  */
 SHARED_API int shared_send(const char *channel, const void *msg, uint32_t len,
                            uint32_t timeout_ms);

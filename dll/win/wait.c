@@ -54,7 +54,7 @@ int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms)
     wchar_t name[96];
     uint32_t idx = claim(r);
     if (idx == UINT32_MAX)
-        return SHARED_EFULL;
+        return SHARED_EWAITERS;
     shared__waiter *w = &r->waiter[idx];
     uint32_t gen = ((atomic_load(&w->gen) & ~READY) + 1u) & ~READY;
     event_name(name, 96, idx, gen);
