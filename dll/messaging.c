@@ -47,7 +47,7 @@ static int current(shared__region *r, const char *key, uint32_t klen,
         *v = atomic_load(&r->hdr.changes);
         return 0;
     }
-    int rc = shared__read_key(r, key, klen, &c, lock_ms(deadline));
+    int rc = shared__read_key(r, key, klen, &c, NULL, 0, lock_ms(deadline));
     if (rc == SHARED_ENOTFOUND) {
         *v = 0;
         return 0;

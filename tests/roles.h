@@ -42,6 +42,9 @@ int role_consumer(const char *arg); /* CH:0:FILE  receive until "stop" */
 /* test_peers.c */
 int role_stay(const char *arg); /* MARKER  attach, say so, stay */
 
+/* test_stack.c */
+int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */
+
 /* test_torture.c */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
 int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */

@@ -21,7 +21,8 @@ static shared__region *live(void)
 static uint32_t live_slot_of(shared__region *r, const char *key)
 {
     shared__copy c;
-    ck_assert_code(shared__read(r, key, (uint32_t)strlen(key), &c), SHARED_OK);
+    ck_assert_code(shared__read(r, key, (uint32_t)strlen(key), &c, NULL, 0),
+                   SHARED_OK);
     return c.slot;
 }
 

@@ -2,18 +2,27 @@
  * channel.c - named message channels: a bounded ring per channel, changed
  * only under the lock. A message is written whole before `tail` moves past
  * it and copied out before `head` does, so a sender or receiver that dies
- * at any point leaves every other message in place, once.
+ * at any point leaves every other message in place, once. Messages move
+ * word by word between the ring and the caller's memory (each word loaded
+ * once, checksummed and stored), never through a buffer on the stack.
  */
 #include <string.h>
 
 #include "slot.h"
 
-static uint64_t msg_check(uint32_t len, const uint64_t *words, uint32_t n)
+/* The checksum of a message starts from its length; each word follows. */
+static uint64_t msg_check_start(uint32_t len)
 {
-    uint64_t h = shared__mix(0x452821e638d01377ull, len);
-    for (uint32_t i = 0; i < n; i++)
-        h = shared__mix(h, words[i]);
-    return h;
+    return shared__mix(0x452821e638d01377ull, len);
+}
+
+/* Word i of a message of len bytes at src, NUL padded. */
+static uint64_t msg_word(const unsigned char *src, uint32_t len, uint32_t i)
+{
+    uint64_t w = 0;
+    uint32_t at = i * 8u, n = len - at < 8u ? len - at : 8u;
+    memcpy(&w, src + at, n);
+    return w;
 }
 
 /* Reads a channel's name into buf (NUL-terminated); its length or 0. */
@@ -92,7 +101,7 @@ int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
                       uint32_t len)
 {
     shared__channel *c = &r->channel[idx];
-    uint64_t head, tail, words[SHARED__MSG_WORDS] = {0};
+    uint64_t head, tail;
     int rc = ring_state(r, c, &head, &tail);
     if (rc)
         return rc;
@@ -100,12 +109,14 @@ int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
         return SHARED_ECHANFULL;
     shared__msg *m = &c->ring[tail % SHARED_CHANNEL_DEPTH];
     uint32_t n = (len + 7u) / 8u;
-    if (len)
-        memcpy(words, msg, len);
+    uint64_t sum = msg_check_start(len);
     STORE(&m->len, len);
-    for (uint32_t i = 0; i < n; i++)
-        STORE(&m->data[i], words[i]);
-    STORE(&m->check, msg_check(len, words, n));
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w = msg_word(msg, len, i);
+        sum = shared__mix(sum, w);
+        STORE(&m->data[i], w);
+    }
+    STORE(&m->check, sum);
     SHARED__CRASH_POINT(40); /* written, not yet queued */
     atomic_store_explicit(&c->tail, tail + 1u, memory_order_release);
     STORE(&c->sent, LOAD(&c->sent) + 1u);
@@ -116,7 +127,7 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
                       uint32_t *len)
 {
     shared__channel *c = &r->channel[idx];
-    uint64_t head, tail, words[SHARED__MSG_WORDS];
+    uint64_t head, tail;
     int rc = ring_state(r, c, &head, &tail);
     if (rc)
         return rc;
@@ -125,9 +136,17 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
     shared__msg *m = &c->ring[head % SHARED_CHANNEL_DEPTH];
     uint32_t n = LOAD(&m->len);
     uint32_t nw = n <= SHARED_MSG_MAX ? (n + 7u) / 8u : 0;
-    for (uint32_t i = 0; i < nw; i++)
-        words[i] = LOAD(&m->data[i]);
-    if (n > SHARED_MSG_MAX || LOAD(&m->check) != msg_check(n, words, nw)) {
+    unsigned char *dst = n <= cap ? buf : NULL;
+    uint64_t sum = msg_check_start(n);
+    for (uint32_t i = 0; i < nw; i++) {
+        uint64_t w = LOAD(&m->data[i]);
+        sum = shared__mix(sum, w);
+        if (dst) {
+            uint32_t at = i * 8u;
+            memcpy(dst + at, &w, n - at < 8u ? n - at : 8u);
+        }
+    }
+    if (n > SHARED_MSG_MAX || LOAD(&m->check) != sum) {
         shared__count_corrupt(r);
         STORE(&c->head, head + 1u); /* drop it: the channel goes on */
         return SHARED_ECORRUPT;
@@ -135,8 +154,6 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
     *len = n;
     if (n > cap)
         return SHARED_ETOOBIG;
-    if (n)
-        memcpy(buf, words, n);
     SHARED__CRASH_POINT(41); /* copied out, not yet taken */
     atomic_store_explicit(&c->head, head + 1u, memory_order_release);
     STORE(&c->received, LOAD(&c->received) + 1u);

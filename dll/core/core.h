@@ -15,7 +15,13 @@
  * lock and read again. Never returned to users. */
 #define SHARED__RETRY 1
 
-/* A private, validated copy of one slot. */
+/*
+ * A private, validated copy of one slot, without its value: the reads below
+ * deliver the value straight into a buffer of the caller's (`buf`, `cap`
+ * bytes; NULL and 0 for none), and only when it fits (value_len <= cap).
+ * So nothing the size of a value is ever on the stack (see slot.c). After a
+ * read that does not return 0, buf's contents are meaningless.
+ */
 typedef struct shared__copy {
     uint32_t slot;
     uint32_t state;
@@ -24,7 +30,6 @@ typedef struct shared__copy {
     uint32_t value_len;
     uint64_t version;
     char key[SHARED__KEY_WORDS * 8u];
-    unsigned char value[SHARED__VALUE_WORDS * 8u];
 } shared__copy;
 
 /* Formats `r` as an empty region of this build, not yet marked ready. */
@@ -44,16 +49,16 @@ int shared__key_check(const char *key, uint32_t *len);
 /* Lock-free lookup: fills *out with a committed, consistent copy of `key`.
  * Returns 0, SHARED_ENOTFOUND, SHARED_ECORRUPT or SHARED__RETRY. */
 int shared__read(shared__region *r, const char *key, uint32_t klen,
-                 shared__copy *out);
+                 shared__copy *out, void *buf, uint32_t cap);
 
 /* (locked) The same lookup under the lock: 0, ENOTFOUND or ECORRUPT. */
 int shared__read_locked(shared__region *r, const char *key, uint32_t klen,
-                        shared__copy *out);
+                        shared__copy *out, void *buf, uint32_t cap);
 
 /* Copies slot `i`: lock-free if !locked. Returns 0 (used, copied),
  * SHARED_ENOTFOUND (free), SHARED_ECORRUPT or SHARED__RETRY. */
 int shared__read_slot(shared__region *r, uint32_t i, int locked,
-                      shared__copy *out);
+                      shared__copy *out, void *buf, uint32_t cap);
 
 /*
  * (locked) Journal control. A change is made between begin and commit; a

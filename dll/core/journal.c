@@ -63,7 +63,7 @@ static void rebuild(shared__region *r)
         if (q & 1u) /* left odd by a dead writer whose image was kept */
             atomic_store_explicit(&s->seq, q + 1u, memory_order_release);
         shared__copy c;
-        int rc = shared__read_slot(r, i, 1, &c);
+        int rc = shared__read_slot(r, i, 1, &c, NULL, 0);
         if (rc == 0) {
             STORE(&r->hint[i], shared__key_hint(c.key, c.key_len));
             keys++;
@@ -113,7 +113,8 @@ static void settle_single(shared__region *r)
     }
     shared__copy c;
     uint32_t q = LOAD(&r->slot[i].seq);
-    int rc = (q & 1u) ? SHARED_ECORRUPT : shared__read_slot(r, i, 1, &c);
+    int rc =
+        (q & 1u) ? SHARED_ECORRUPT : shared__read_slot(r, i, 1, &c, NULL, 0);
     if (rc == SHARED_ECORRUPT)
         shared__slot_restore(r, i, &r->journal[0].img);
 }

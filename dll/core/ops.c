@@ -59,7 +59,7 @@ static int scan_free(shared__region *r, const char *key, uint32_t klen,
             continue;
         }
         shared__copy c;
-        if (shared__read_slot(r, i, 1, &c) != 0)
+        if (shared__read_slot(r, i, 1, &c, NULL, 0) != 0)
             continue; /* corrupt: neither free nor usable */
         shared__count_corrupt(r);
         STORE(&r->hint[i], shared__key_hint(c.key, c.key_len));
@@ -86,11 +86,12 @@ static void struct_close(shared__region *r)
 }
 
 /*
- * Writes `next` (key, type, value already filled in) over the key's slot
- * `cur`, or into a free slot when the key does not exist (`exists` 0).
+ * Writes `next` (key, type, value_len filled in) with next->value_len bytes
+ * at `value` over the key's slot `cur`, or into a free slot when the key
+ * does not exist (`exists` 0).
  */
 static int store(shared__region *r, int exists, const shared__copy *cur,
-                 shared__copy *next, uint64_t *version)
+                 shared__copy *next, const void *value, uint64_t *version)
 {
     uint32_t i = cur->slot;
     if (i == NO_SLOT)
@@ -101,7 +102,7 @@ static int store(shared__region *r, int exists, const shared__copy *cur,
     next->version = draw_version(r, exists ? cur->version : 0);
     if (!exists)
         struct_open(r);
-    shared__slot_write(r, i, next);
+    shared__slot_write(r, i, next, value);
     SHARED__CRASH_POINT(11); /* slot whole, counters not yet updated */
     uint64_t bytes = LOAD(&r->hdr.bytes_used);
     if (exists) {
@@ -128,12 +129,13 @@ static void prepare(shared__copy *next, const char *key, uint32_t klen,
     next->state = SHARED__SLOT_USED;
 }
 
-/* Looks the key up under the lock: 1 exists (copy in *cur), 0 missing
- * (cur->slot: a free slot or NO_SLOT), <0 error. */
+/* Looks the key up under the lock: 1 exists (copy in *cur, its value in
+ * buf if it fits cap), 0 missing (cur->slot: a free slot or NO_SLOT), <0
+ * error. */
 static int lookup(shared__region *r, const char *key, uint32_t klen,
-                  shared__copy *cur)
+                  shared__copy *cur, void *buf, uint32_t cap)
 {
-    int rc = shared__read_locked(r, key, klen, cur);
+    int rc = shared__read_locked(r, key, klen, cur, buf, cap);
     if (rc == SHARED_ENOTFOUND)
         return scan_free(r, key, klen, cur);
     return rc == 0 ? 1 : rc;
@@ -144,7 +146,7 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
                    uint64_t *version)
 {
     shared__copy cur, next;
-    int exists = lookup(r, key, klen, &cur);
+    int exists = lookup(r, key, klen, &cur, NULL, 0);
     if (exists < 0)
         return exists;
     if (expected) {
@@ -157,32 +159,28 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
     }
     prepare(&next, key, klen, SHARED_TYPE_BYTES);
     next.value_len = len;
-    if (len)
-        memcpy(next.value, value, len);
-    return store(r, exists, &cur, &next, version);
+    return store(r, exists, &cur, &next, value, version);
 }
 
 int shared__op_add(shared__region *r, const char *key, uint32_t klen,
                    int64_t delta, int64_t *result)
 {
     shared__copy cur, next;
-    int exists = lookup(r, key, klen, &cur);
+    int64_t v = 0;
+    int exists = lookup(r, key, klen, &cur, &v, sizeof v);
     if (exists < 0)
         return exists;
-    int64_t v = 0;
-    if (exists) {
-        if (cur.type != SHARED_TYPE_COUNTER)
-            return SHARED_ETYPE;
-        memcpy(&v, cur.value, sizeof v);
-    }
+    if (!exists)
+        v = 0;
+    else if (cur.type != SHARED_TYPE_COUNTER)
+        return SHARED_ETYPE;
     if ((delta > 0 && v > INT64_MAX - delta) ||
         (delta < 0 && v < INT64_MIN - delta))
         return SHARED_EOVERFLOW;
     v += delta;
     prepare(&next, key, klen, SHARED_TYPE_COUNTER);
     next.value_len = sizeof v;
-    memcpy(next.value, &v, sizeof v);
-    int rc = store(r, exists, &cur, &next, NULL);
+    int rc = store(r, exists, &cur, &next, &v, NULL);
     if (rc == 0 && result)
         *result = v;
     return rc;
@@ -191,7 +189,7 @@ int shared__op_add(shared__region *r, const char *key, uint32_t klen,
 int shared__op_del(shared__region *r, const char *key, uint32_t klen)
 {
     shared__copy cur;
-    int exists = lookup(r, key, klen, &cur);
+    int exists = lookup(r, key, klen, &cur, NULL, 0);
     if (exists <= 0)
         return exists < 0 ? exists : SHARED_ENOTFOUND;
     int rc = journal_save(r, cur.slot);

@@ -273,7 +273,10 @@ SHARED_API int shared_set(const char *key, const void *value, uint32_t len);
 /*
  * Copies the value of `key` into `buf` (capacity `cap` bytes).
  *   len      required: receives the value's length, also when the buffer is
- *            too small (then SHARED_ETOOBIG and nothing is copied).
+ *            too small (then SHARED_ETOOBIG).
+ * The value is copied straight from the shared state into buf (the library
+ * keeps no copy of it on its stack, whatever SHARED_VALUE_MAX): after any
+ * error the first `cap` bytes of buf hold nothing meaningful.
  *   version  optional (may be NULL): receives the key's version.
  *   buf      may be NULL only when cap is 0.
  * A counter reads as 8 bytes holding an int64_t in host byte order.
