@@ -77,6 +77,12 @@ void shared__journal_rollback(shared__region *r);
  */
 void shared__recover(shared__region *r, int owner_died);
 
+/* (locked) Recomputes what can be derived from the slots: hints of valid
+ * and free slots, key and byte counts, a version counter above every
+ * stored version (part of recovery; also after a corrupt slot was
+ * replaced). */
+void shared__rebuild(shared__region *r);
+
 /* (locked) Stores bytes (type SHARED_TYPE_BYTES); if `expected` is not
  * NULL, only if the key's version is *expected (0: must not exist). */
 int shared__op_put(shared__region *r, const char *key, uint32_t klen,

@@ -262,11 +262,14 @@ typedef int (*shared_foreach_fn)(const shared_entry *entry, void *ctx);
  *   key    NUL-terminated, 1..SHARED_KEY_MAX bytes.
  *   value  may be NULL only when len is 0.
  *   len    0..SHARED_VALUE_MAX.
+ * A key whose slot is damaged (reads of it are SHARED_ECORRUPT) is replaced:
+ * if the slot still holds the key's bytes it is overwritten, else the key
+ * is stored anew and the damaged slot no longer answers for it (it stays,
+ * listed by shared_inspect, until shared_reset). See dll/core/ops.c.
  * Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
  * SHARED_EVALTOOLONG, SHARED_EFULL (new key, table full), SHARED_ETIMEDOUT,
- * SHARED_ETXFULL (inside a transaction), SHARED_ECORRUPT, and the attach
- * errors (SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
- * SHARED_EACCESS, SHARED_ESYSTEM).
+ * SHARED_ETXFULL (inside a transaction), SHARED_ECORRUPT (the journal
+ * holds garbage), attach errors.
  */
 SHARED_API int shared_set(const char *key, const void *value, uint32_t len);
 
@@ -289,8 +292,10 @@ SHARED_API int shared_get(const char *key, void *buf, uint32_t cap,
 
 /*
  * Removes `key`. Its version is never reused: a re-created key gets a larger
- * one. Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
- * SHARED_ENOTFOUND, SHARED_ETIMEDOUT, SHARED_ETXFULL, SHARED_ECORRUPT, attach
+ * one. A key whose slot is damaged is removed as well (as in shared_set).
+ * Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_ENOTFOUND (nothing answered for the key), SHARED_ETIMEDOUT,
+ * SHARED_ETXFULL, SHARED_ECORRUPT (the journal holds garbage), attach
  * errors.
  */
 SHARED_API int shared_del(const char *key);
@@ -303,7 +308,9 @@ SHARED_API int shared_del(const char *key);
  * re-creation, or shared_reset.
  *   new_version  optional: on success the new version; on SHARED_ECONFLICT
  *                the current version (0 if the key does not exist).
- * Errors: as shared_set, plus SHARED_ECONFLICT.
+ * Errors: as shared_set, plus SHARED_ECONFLICT; a key whose slot is damaged
+ * is SHARED_ECORRUPT (its version can not be compared; shared_set or
+ * shared_del replace it).
  */
 SHARED_API int shared_cas(const char *key, uint64_t expected_version,
                           const void *value, uint32_t len,
@@ -315,7 +322,8 @@ SHARED_API int shared_cas(const char *key, uint64_t expected_version,
  *   result  optional: receives the value after the addition.
  * Errors: SHARED_ETYPE (the key holds bytes, not a counter; nothing changes),
  * SHARED_EOVERFLOW (the sum does not fit int64_t; nothing changes),
- * SHARED_EFULL, and the errors of shared_set.
+ * SHARED_ECORRUPT (the key's slot is damaged: its value is unknown), and
+ * the errors of shared_set.
  */
 SHARED_API int shared_add(const char *key, int64_t delta, int64_t *result);
 
@@ -325,10 +333,13 @@ SHARED_API int shared_add(const char *key, int64_t delta, int64_t *result);
  * held during the callbacks: they may call any shared_* function (changes
  * they make are not in the snapshot). The snapshot buffer (about
  * SHARED_MAX_KEYS * SHARED_VALUE_MAX bytes) is allocated per call.
+ * Damaged slots are skipped (and counted in corrupt_seen): every readable
+ * key is still visited, and then SHARED_ECORRUPT is returned instead of the
+ * count, so the caller knows the listing lacks the damaged keys.
  * Returns the number of keys visited (>= 0; fewer than the number of keys if
  * the callback stopped early), or a negative error: SHARED_ENULL,
- * SHARED_ENOMEM, SHARED_ETIMEDOUT, SHARED_ECORRUPT (returned after every
- * readable key was visited), attach errors.
+ * SHARED_ENOMEM, SHARED_ETIMEDOUT, SHARED_ECORRUPT (after every readable key
+ * was visited, see above), attach errors.
  */
 SHARED_API int shared_foreach(shared_foreach_fn fn, void *ctx);
 
