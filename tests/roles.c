@@ -183,6 +183,7 @@ static const role_entry k_roles[] = {
     {"ponger", role_ponger},
     {"producer", role_producer},
     {"consumer", role_consumer},
+    {"recv-one", role_recv_one},
     {"stay", role_stay},
     {"verify-churn", role_verify_churn},
     {"tx-big", role_tx_big},

@@ -40,12 +40,49 @@ static uint32_t chan_name(shared__channel *c, char *buf)
 }
 
 /*
- * A full table recycles an empty channel: nothing queued, so nothing is
- * lost; a receiver still waiting on its old name looks the name up again
- * when it wakes and gets a channel of that name anew.
+ * Receivers. shared_recv never creates a channel: on a name that does not
+ * exist it waits, as on an empty channel, for a sender to create it. A
+ * receiver about to block on an existing channel registers in it under the
+ * lock (receivers + 1, rx_until = max(rx_until, its lease's end)) and takes
+ * the registration off under the lock when it wakes; it renews the lease
+ * at least every SHARED__RX_LEASE_MAX_MS. A registration is live while
+ * now <= rx_until <= now + SHARED__RX_LEASE_MAX_MS, so one left behind by a
+ * receiver that died, or that could not get the lock back, lapses within a
+ * lease; a hostile rx_until far ahead counts as lapsed.
+ */
+static int has_receivers(shared__channel *c, uint64_t now_ms)
+{
+    uint64_t until = LOAD(&c->rx_until);
+    return LOAD(&c->receivers) != 0 && now_ms <= until &&
+           until - now_ms <= SHARED__RX_LEASE_MAX_MS;
+}
+
+void shared__chan_rx_enter(shared__region *r, uint32_t idx, uint64_t until_ms,
+                           uint32_t *gen)
+{
+    shared__channel *c = &r->channel[idx];
+    uint32_t n = LOAD(&c->receivers);
+    if (n != UINT32_MAX)
+        STORE(&c->receivers, n + 1u);
+    if (LOAD(&c->rx_until) < until_ms || n == 0)
+        STORE(&c->rx_until, until_ms);
+    *gen = LOAD(&c->rx_gen);
+}
+
+void shared__chan_rx_leave(shared__region *r, uint32_t idx, uint32_t gen)
+{
+    shared__channel *c = &r->channel[idx];
+    uint32_t n = LOAD(&c->receivers);
+    if (LOAD(&c->rx_gen) == gen && n != 0)
+        STORE(&c->receivers, n - 1u);
+}
+
+/*
+ * A full table recycles an empty channel on which no receiver waits:
+ * nothing queued, so nothing is lost, and no one is waiting to get it.
  */
 int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
-                      int create, uint32_t *idx)
+                      int create, uint64_t now_ms, uint32_t *idx)
 {
     char buf[SHARED__NAME_WORDS * 8u + 1];
     uint32_t free_idx = UINT32_MAX, empty_idx = UINT32_MAX;
@@ -59,7 +96,7 @@ int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
         if (n == 0 && free_idx == UINT32_MAX)
             free_idx = i;
         if (n != 0 && empty_idx == UINT32_MAX &&
-            LOAD(&c->head) == LOAD(&c->tail))
+            LOAD(&c->head) == LOAD(&c->tail) && !has_receivers(c, now_ms))
             empty_idx = i;
     }
     if (!create)
@@ -78,6 +115,9 @@ int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
     STORE(&c->tail, 0);
     STORE(&c->sent, 0);
     STORE(&c->received, 0);
+    STORE(&c->receivers, 0);
+    STORE(&c->rx_until, 0);
+    STORE(&c->rx_gen, LOAD(&c->rx_gen) + 1u);
     /* Named last: a creator that dies before this leaves the entry free. */
     atomic_store_explicit(&c->name_len, nlen, memory_order_release);
     *idx = free_idx;
@@ -181,5 +221,7 @@ void shared__chan_reset(shared__region *r)
         STORE(&r->channel[i].name_len, 0);
         STORE(&r->channel[i].head, 0);
         STORE(&r->channel[i].tail, 0);
+        STORE(&r->channel[i].receivers, 0);
+        STORE(&r->channel[i].rx_gen, LOAD(&r->channel[i].rx_gen) + 1u);
     }
 }

@@ -105,10 +105,25 @@ void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out);
 
 /* ---- channels (all locked) ---- */
 
-/* Finds the channel named `name`; creates it if `create`. 0 with its index,
+/* Finds the channel named `name`; creates it if `create`, recycling an
+ * empty channel without live receivers if none is free (`now_ms`: the
+ * monotonic clock, for the receivers' leases). 0 with its index,
  * SHARED_ENOTFOUND (absent, !create) or SHARED_ECHANNELS (no room). */
 int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
-                      int create, uint32_t *idx);
+                      int create, uint64_t now_ms, uint32_t *idx);
+
+/* Most a receiver's registration may run ahead of the clock (a lease of
+ * at most this long; see messaging.c). Longer ones are damage, ignored. */
+#define SHARED__RX_LEASE_MAX_MS 2000u
+
+/* Registers a receiver about to wait on channel idx until until_ms (the
+ * monotonic clock); *gen receives the channel's generation. */
+void shared__chan_rx_enter(shared__region *r, uint32_t idx, uint64_t until_ms,
+                           uint32_t *gen);
+
+/* Takes a registration off channel idx, if the channel is still the one
+ * it was made on (gen). */
+void shared__chan_rx_leave(shared__region *r, uint32_t idx, uint32_t gen);
 
 /* Queues a message: 0, or SHARED_ECHANFULL when the ring is full. */
 int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,

@@ -386,19 +386,26 @@ SHARED_API int shared_wait(const char *key, uint64_t seen_version,
  * SHARED_EVALTOOLONG, SHARED_ENULL, SHARED_EKEYEMPTY and SHARED_EKEYTOOLONG
  * (the name), SHARED_EINTX (not inside a transaction), SHARED_ETIMEDOUT (the
  * lock not had in time), SHARED_ECORRUPT (the channel's ring is damaged),
- * attach errors.
+ * SHARED_EWAITERS (Windows: 256 threads already wait), attach errors.
  */
 SHARED_API int shared_send(const char *channel, const void *msg, uint32_t len,
                            uint32_t timeout_ms);
 
 /*
  * Takes the oldest message from the channel into `buf` (capacity `cap`),
- * waiting up to timeout_ms for one (0: never waits). `len` receives its
- * length. Errors: SHARED_ETIMEDOUT (still empty at the timeout),
- * SHARED_ETOOBIG (buffer too small: the message stays queued, len tells its
- * size), SHARED_ECORRUPT (a damaged message: it is dropped, the next call
- * gets the next one), SHARED_ECHANNELS, SHARED_ENULL, key errors,
- * SHARED_EINTX, attach errors.
+ * waiting up to timeout_ms for one (0: does not wait for a message; see
+ * SHARED_WAIT_MARGIN_MS for the lock). `len` receives its length.
+ * Receiving never creates a channel: on a name no sender has created yet
+ * it waits, as on an empty channel, until a sender creates it and sends.
+ * While a receiver waits on a channel, that channel is not recycled for
+ * another name (a receiver that dies stops counting within 2 s).
+ * Errors: SHARED_ETIMEDOUT (no message in time, or the lock not had in
+ * time), SHARED_ETOOBIG (buffer too small: the message stays queued, len
+ * tells its size), SHARED_ECORRUPT (a damaged message: it is dropped, the
+ * next call gets the next one), SHARED_ENULL, SHARED_EKEYEMPTY and
+ * SHARED_EKEYTOOLONG (the name), SHARED_EINTX, SHARED_EWAITERS (Windows:
+ * 256 threads already wait), attach errors. After an error buf's contents
+ * are unspecified.
  */
 SHARED_API int shared_recv(const char *channel, void *buf, uint32_t cap,
                            uint32_t *len, uint32_t timeout_ms);
