@@ -258,7 +258,7 @@ cmd_test() {
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
     else
-        echo "all suites passed: ${PRESETS[*]}"
+        echo "all suites passed: ${PRESETS[*]} linux-maxlimits"
     fi
     echo "ctest: $total_pass passed, $total_fail failed"
     return "$rc"

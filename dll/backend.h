@@ -25,7 +25,7 @@
  * the named objects lazily, never from DllMain or a constructor). Safe to
  * call from any thread, cheap once attached. Errors: SHARED_ENOTSHARED,
  * SHARED_EVERSION, SHARED_ENAMECLASH, SHARED_EACCESS, SHARED_ETIMEDOUT,
- * SHARED_EINVAL, SHARED_ESYSTEM.
+ * SHARED_EINVAL, SHARED_ESYSTEM, SHARED_ECORRUPT (lock), SHARED_EPEERS.
  */
 int shared__backend_attach(shared__region **region);
 
