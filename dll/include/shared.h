@@ -139,9 +139,9 @@ extern "C" {
   XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)")   \
   XX(EINVAL, -21, "invalid argument")                                          \
   XX(ENOMEM, -22, "out of memory")                                             \
-  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")       \
-  XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")           \
-  XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")              \
+  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")         \
+  XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")            \
+  XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")               \
   XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")
 
 typedef enum shared_error {
