@@ -65,7 +65,10 @@ missing_packages() {
         case "$probe" in
             cmd:*)  command -v "${probe#cmd:}" >/dev/null 2>&1 || echo "$pkg" ;;
             file:*) [ -x "${probe#file:}" ] || echo "$pkg" ;;
-            pkg:*)  dpkg -s "${probe#pkg:}" >/dev/null 2>&1 || echo "$pkg" ;;
+            # Native architecture: with a second (multiarch) instance
+            # installed, a bare name is ambiguous to dpkg -s.
+            pkg:*)  dpkg -s "${probe#pkg:}:$(dpkg --print-architecture)" \
+                        >/dev/null 2>&1 || echo "$pkg" ;;
         esac
     done
 }
