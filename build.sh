@@ -3,7 +3,8 @@
 #
 #   ./build.sh                  build every preset whose tools are present
 #   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win,
-#                               mingw-x86; install each and build examples/ against it
+#                               mingw-x86, and the stack-use check (linux-maxlimits); install each
+#                               and build examples/ against it
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW;
 #                               adds a deb-src entry to apt's sources for Check's source)
 #   ./build.sh demo [--windows] [ARGS...]
@@ -73,7 +74,10 @@ missing_packages() {
         case "$probe" in
             cmd:*)  command -v "${probe#cmd:}" >/dev/null 2>&1 || echo "$pkg" ;;
             file:*) [ -x "${probe#file:}" ] || echo "$pkg" ;;
-            pkg:*)  dpkg -s "${probe#pkg:}" >/dev/null 2>&1 || echo "$pkg" ;;
+            # Native architecture: with a second (multiarch) instance
+            # installed, a bare name is ambiguous to dpkg -s.
+            pkg:*)  dpkg -s "${probe#pkg:}:$(dpkg --print-architecture)" \
+                        >/dev/null 2>&1 || echo "$pkg" ;;
         esac
     done
 }
@@ -261,6 +265,38 @@ cmd_default() {
     return "$rc"
 }
 
+# The largest limits the build allows (1 MiB values, 64 KiB messages), run
+# on a 256 KiB stack: the library's stack use must not grow with them. Only
+# the suites that move big values (the `stack` suite runs every operation,
+# recovery included, on a 64 KiB thread), and `sharectl set` / `get` (which
+# used to need 2 MB of stack here).
+maxlimits_test() {
+    local p=linux-maxlimits bin="$BUILD/linux-maxlimits/bin" inst
+    log "preset $p: configure + build"
+    { configure "$p" && build "$p"; } || return 1
+    log "preset $p: ctest and sharectl on a 256 KiB stack"
+    (
+        ulimit -s 256
+        ctest --preset "$p" 2>&1 | tee "$BUILD/ctest-$p.log"
+        [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+        inst="maxlimits-$$"
+        export SHARED_INSTANCE="$inst"
+        "$bin/sharectl" hold --seconds 30 >"$BUILD/maxlimits-hold.log" 2>&1 &
+        hold=$!
+        for _ in $(seq 1 100); do
+            grep -q holding "$BUILD/maxlimits-hold.log" && break
+            sleep 0.1
+        done
+        rc=0
+        "$bin/sharectl" set big "$(head -c 100000 /dev/zero | tr '\0' x)" || rc=1
+        [ "$("$bin/sharectl" get big | wc -c)" -eq 100001 ] || rc=1
+        kill "$hold"; wait "$hold" 2>/dev/null
+        rm -f /dev/shm/shared-*-"$inst"
+        [ "$rc" -eq 0 ] || echo "sharectl on a 256 KiB stack FAILED" >&2
+        exit "$rc"
+    )
+}
+
 cmd_test() {
     deps
     trap '"$ROOT/cmake/wine-stop.sh"' EXIT
@@ -291,6 +327,11 @@ cmd_test() {
             total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
         fi
     done
+    if maxlimits_test; then
+        total_pass=$((total_pass + 1))
+    else
+        failed+=("linux-maxlimits"); rc=1; total_fail=$((total_fail + 1))
+    fi
     echo
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
@@ -299,7 +340,7 @@ cmd_test() {
         for p in "${PRESETS[@]}"; do
             [[ " ${notrun[*]} " == *" $p "* ]] || ran+=("$p")
         done
-        echo "all suites passed: ${ran[*]}"
+        echo "all suites passed: ${ran[*]} linux-maxlimits"
     fi
     if [ "${#notrun[@]}" -gt 0 ]; then
         echo "built and checked, but suites NOT RUN on this machine: ${notrun[*]}"
@@ -578,7 +619,7 @@ cmd_bench() {
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
-    for p in "${PRESETS[@]}"; do rm -rf "${BUILD:?}/$p"; done
+    for p in "${PRESETS[@]}" linux-maxlimits; do rm -rf "${BUILD:?}/$p"; done
     rm -rf "$BUILD"/install-* "$BUILD"/consumer-*
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
         "$BUILD"/ctest-*.log "$BUILD"/*-build.log

@@ -226,19 +226,20 @@ int shared_del(const char *key)
     return change_end(r, rc);
 }
 
-/* Reads `key` lock-free, or under the lock when that is not possible. */
+/* Reads `key` (its value into buf when it fits cap) lock-free, or under
+ * the lock (waiting at most lock_ms) when that is not possible. */
 int shared__read_key(shared__region *r, const char *key, uint32_t klen,
-                     shared__copy *c)
+                     shared__copy *c, void *buf, uint32_t cap, uint32_t lock_ms)
 {
     if (tls_tx)
-        return shared__read_locked(r, key, klen, c);
-    int rc = shared__read(r, key, klen, c);
+        return shared__read_locked(r, key, klen, c, buf, cap);
+    int rc = shared__read(r, key, klen, c, buf, cap);
     if (rc != SHARED__RETRY)
         return rc;
-    rc = shared__acquire(r, shared__timeout());
+    rc = shared__acquire(r, lock_ms);
     if (rc)
         return rc;
-    rc = shared__read_locked(r, key, klen, c);
+    rc = shared__read_locked(r, key, klen, c, buf, cap);
     shared__backend_unlock();
     return rc;
 }
@@ -255,17 +256,14 @@ int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
     if (rc == 0)
         rc = shared__backend_attach(&r);
     if (rc == 0)
-        rc = shared__read_key(r, key, klen, &c);
+        rc = shared__read_key(r, key, klen, &c, buf, cap, shared__timeout());
     if (rc)
         return rc;
     *len = c.value_len;
     if (version)
         *version = c.version;
-    if (c.value_len > cap)
-        return SHARED_ETOOBIG;
-    if (c.value_len)
-        memcpy(buf, c.value, c.value_len);
-    return 0;
+    /* The value went straight into buf, if it fit. */
+    return c.value_len > cap ? SHARED_ETOOBIG : 0;
 }
 
 int shared__visit(const shared__visitor *v, void (*fn)(void), void *ctx)
@@ -298,21 +296,29 @@ int shared__visit(const shared__visitor *v, void (*fn)(void), void *ctx)
     return corrupt ? SHARED_ECORRUPT : visited;
 }
 
+/* One key of a shared_foreach snapshot (on the heap, with the others). */
+typedef struct entry_item {
+    shared__copy c;
+    uint64_t value[SHARED__VALUE_WORDS];
+} entry_item;
+
 static int fill_entry(shared__region *r, uint32_t i, void *item, int *corrupt)
 {
-    int rc = shared__read_slot(r, i, 1, item);
+    entry_item *it = item;
+    int rc = shared__read_slot(r, i, 1, &it->c, it->value, sizeof it->value);
     *corrupt |= rc == SHARED_ECORRUPT;
     return rc == 0;
 }
 
 static int call_entry(const void *item, void (*fn)(void), void *ctx)
 {
-    const shared__copy *c = item;
+    const entry_item *it = item;
+    const shared__copy *c = &it->c;
     shared_entry e;
     e.key = c->key;
     e.key_len = c->key_len;
     e.type = c->type;
-    e.value = c->value;
+    e.value = it->value;
     e.value_len = c->value_len;
     e.reserved = 0;
     e.version = c->version;
@@ -321,7 +327,7 @@ static int call_entry(const void *item, void (*fn)(void), void *ctx)
 
 int shared_foreach(shared_foreach_fn fn, void *ctx)
 {
-    static const shared__visitor v = {SHARED_MAX_KEYS, sizeof(shared__copy),
+    static const shared__visitor v = {SHARED_MAX_KEYS, sizeof(entry_item),
                                       fill_entry, call_entry};
     return shared__visit(&v, (void (*)(void))fn, ctx);
 }

@@ -9,10 +9,13 @@
 /* 1 if the calling thread holds a transaction (shared_lock). */
 int shared__in_tx(void);
 
-/* Copies `key`: lock-free when it can, else under the lock (or the
- * thread's transaction). 0, SHARED_ENOTFOUND, SHARED_ECORRUPT, lock errors. */
+/* Copies `key` (its value into buf when it fits cap bytes): lock-free
+ * when it can, else under the lock, waiting for it at most lock_ms (or
+ * under the thread's transaction). 0, SHARED_ENOTFOUND, SHARED_ECORRUPT,
+ * lock errors. */
 int shared__read_key(shared__region *r, const char *key, uint32_t klen,
-                     shared__copy *c);
+                     shared__copy *c, void *buf, uint32_t cap,
+                     uint32_t lock_ms);
 
 /* (locked) Publishes a committed change: counts it and bumps wake_seq;
  * the caller wakes the waiters (shared__backend_wake) after unlocking. */

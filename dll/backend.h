@@ -25,7 +25,7 @@
  * the named objects lazily, never from DllMain or a constructor). Safe to
  * call from any thread, cheap once attached. Errors: SHARED_ENOTSHARED,
  * SHARED_EVERSION, SHARED_ENAMECLASH, SHARED_EACCESS, SHARED_ETIMEDOUT,
- * SHARED_EINVAL, SHARED_ESYSTEM.
+ * SHARED_EINVAL, SHARED_ESYSTEM, SHARED_ECORRUPT (lock), SHARED_EPEERS.
  */
 int shared__backend_attach(shared__region **region);
 
@@ -68,7 +68,7 @@ const char *shared__backend_object_name(void);
  * Blocks until r->hdr.wake_seq differs from `seen` or timeout_ms pass; may
  * return early (callers re-check their condition). A change published
  * (wake_seq bumped, then shared__backend_wake) after the caller read `seen`
- * always ends the wait. Returns 0, SHARED_EFULL (no waiter slot left) or
+ * always ends the wait. Returns 0, SHARED_EWAITERS (no waiter slot left) or
  * SHARED_ESYSTEM.
  */
 int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms);
@@ -101,7 +101,7 @@ uint32_t shared__self_peer(void);
 /* Shared by both backends' attach: under the lock, removes dead peers and
  * registers this process. If `wipe_if_alone` and no other live process is
  * registered, the state was abandoned by dead processes: it is wiped, and
- * *wiped set. Returns 0 or SHARED_EFULL (registry full), lock errors. */
+ * *wiped set. Returns 0 or SHARED_EPEERS (registry full), lock errors. */
 int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
                  int *wiped);
 

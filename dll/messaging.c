@@ -5,6 +5,12 @@
  * then blocks only while wake_seq is unchanged, so a change published in
  * between is never missed (the backend's wait re-checks after it has
  * registered as a waiter).
+ *
+ * Time: each call here has a deadline, the caller's timeout. Whenever it
+ * takes the lock it waits for it at most the time left, but at least
+ * SHARED_WAIT_MARGIN_MS (so a 0 ms call is not failed by a lock held for a
+ * moment), and never longer than the process lock timeout: a call returns
+ * within its timeout plus SHARED_WAIT_MARGIN_MS (plus scheduling delays).
  */
 #include <string.h>
 
@@ -22,17 +28,26 @@ static uint64_t deadline_of(uint32_t timeout_ms)
     return shared__backend_ticks_ms() + timeout_ms;
 }
 
+/* How long to wait for the lock with `deadline` ahead (see above). */
+static uint32_t lock_ms(uint64_t deadline)
+{
+    uint32_t ms = left(deadline), limit = shared__timeout();
+    if (ms < SHARED_WAIT_MARGIN_MS)
+        ms = SHARED_WAIT_MARGIN_MS;
+    return ms < limit ? ms : limit;
+}
+
 /* The version shared_wait compares: a key's (0 if missing) or the
  * section's change count. */
 static int current(shared__region *r, const char *key, uint32_t klen,
-                   uint64_t *v)
+                   uint64_t *v, uint64_t deadline)
 {
     shared__copy c;
     if (!key) {
         *v = atomic_load(&r->hdr.changes);
         return 0;
     }
-    int rc = shared__read_key(r, key, klen, &c);
+    int rc = shared__read_key(r, key, klen, &c, NULL, 0, lock_ms(deadline));
     if (rc == SHARED_ENOTFOUND) {
         *v = 0;
         return 0;
@@ -56,7 +71,7 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
     uint64_t deadline = deadline_of(timeout_ms), v = 0;
     for (;;) {
         uint32_t seq = atomic_load(&r->hdr.wake_seq);
-        rc = current(r, key, klen, &v);
+        rc = current(r, key, klen, &v, deadline);
         if (new_version)
             *new_version = v;
         if (rc)
@@ -87,23 +102,48 @@ static int chan_begin(const char *channel, uint32_t *nlen, shared__region **r)
  * The loop shared by send and recv: under the lock, `op` either succeeds,
  * fails for good, or returns `again` (full / empty); then it waits for a
  * change and tries again until the deadline, when `again` becomes
- * `timeout_rc`.
+ * `timeout_rc`. A sender creates the channel; a receiver (!create) never
+ * does: a channel that does not exist is waited on like an empty one.
+ * While it waits on an existing channel a receiver is registered in it
+ * (see channel.c), so the channel is not recycled under it: registered in
+ * the critical section that found the channel empty, taken off in the
+ * next, and renewed at least every RX_SLICE_MS; the lease runs RX_SLACK_MS
+ * past the slice, time enough to take the lock back.
  */
+#define RX_SLICE_MS 1000u
+#define RX_SLACK_MS (SHARED__RX_LEASE_MAX_MS - RX_SLICE_MS)
+#define NO_CHANNEL UINT32_MAX
+
 typedef int (*chan_op)(shared__region *r, uint32_t idx, void *ctx);
 
 static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
                      uint32_t timeout_ms, chan_op op, void *ctx, int again,
-                     int timeout_rc)
+                     int timeout_rc, int create)
 {
     uint64_t deadline = deadline_of(timeout_ms);
+    uint32_t rx_idx = NO_CHANNEL, rx_gen = 0;
     for (;;) {
-        uint32_t idx, seq = atomic_load(&r->hdr.wake_seq);
-        int rc = shared__acquire(r, shared__timeout());
+        uint32_t idx = NO_CHANNEL, seq = atomic_load(&r->hdr.wake_seq);
+        /* A registration left if this fails lapses with its lease. */
+        int rc = shared__acquire(r, lock_ms(deadline));
         if (rc)
             return rc;
-        rc = shared__chan_find(r, name, nlen, 1, &idx);
+        uint64_t now = shared__backend_ticks_ms();
+        if (rx_idx != NO_CHANNEL)
+            shared__chan_rx_leave(r, rx_idx, rx_gen);
+        rx_idx = NO_CHANNEL;
+        rc = shared__chan_find(r, name, nlen, create, now, &idx);
         if (rc == 0)
             rc = op(r, idx, ctx);
+        else if (rc == SHARED_ENOTFOUND && !create)
+            rc = again; /* not created yet: as good as empty */
+        uint32_t ms = left(deadline);
+        if (rc == again && ms > 0 && !create && idx != NO_CHANNEL) {
+            if (ms > RX_SLICE_MS)
+                ms = RX_SLICE_MS;
+            shared__chan_rx_enter(r, idx, now + ms + RX_SLACK_MS, &rx_gen);
+            rx_idx = idx;
+        }
         if (rc == 0)
             shared__notify(r);
         shared__backend_unlock();
@@ -111,7 +151,6 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             shared__backend_wake(r);
         if (rc != again)
             return rc;
-        uint32_t ms = left(deadline);
         if (ms == 0)
             return timeout_rc;
         rc = shared__backend_wait(r, seq, ms);
@@ -144,8 +183,8 @@ int shared_send(const char *channel, const void *msg, uint32_t len,
     if (rc)
         return rc;
     send_ctx s = {msg, len};
-    return chan_loop(r, channel, nlen, timeout_ms, send_op, &s, SHARED_EFULL,
-                     SHARED_EFULL);
+    return chan_loop(r, channel, nlen, timeout_ms, send_op, &s,
+                     SHARED_ECHANFULL, SHARED_ECHANFULL, 1);
 }
 
 typedef struct recv_ctx {
@@ -172,7 +211,7 @@ int shared_recv(const char *channel, void *buf, uint32_t cap, uint32_t *len,
         return rc;
     recv_ctx c = {buf, cap, len};
     return chan_loop(r, channel, nlen, timeout_ms, recv_op, &c,
-                     SHARED_ENOTFOUND, SHARED_ETIMEDOUT);
+                     SHARED_ENOTFOUND, SHARED_ETIMEDOUT, 0);
 }
 
 static int fill_channel(shared__region *r, uint32_t i, void *item, int *corrupt)

@@ -13,10 +13,10 @@
 enum {
     CTL_OK = 0,
     CTL_FAILED = 1,   /* anything not listed below (I/O error, ...) */
-    CTL_USAGE = 2,    /* invalid input: arguments, key or value size */
+    CTL_USAGE = 2,    /* invalid input: arguments, key, value or buffer size */
     CTL_NOTFOUND = 3, /* no such key */
     CTL_TIMEOUT = 4,  /* the lock was not obtained in time */
-    CTL_FULL = 5,     /* table full, or transaction journal full */
+    CTL_FULL = 5,     /* a limit: keys, journal, channel(s), peers, waiters */
     CTL_CORRUPT = 6,  /* corrupt section, other layout, misbuilt DLL */
     CTL_SYSTEM = 7,   /* OS error, access denied, name clash, memory */
     CTL_CONFLICT = 8, /* cas: the version did not match */

@@ -129,6 +129,13 @@ int ctl_list(ctl_opts *o)
     int rc = shared_foreach(list_visit, &l);
     if (o->json)
         printf("%s]\n", l.n ? "\n" : "");
+    if (rc == SHARED_ECORRUPT) {
+        /* Every readable key was listed; only damaged slots were skipped. */
+        fprintf(stderr, "sharectl: warning: corrupt slots were skipped (see "
+                        "`sharectl dump`; `set` or `del` of a key\nreplaces "
+                        "its damaged slot, `reset --yes` clears them all)\n");
+        return CTL_OK;
+    }
     if (rc < 0)
         return ctl_fail("list", rc);
     if (l.n == 0)
@@ -267,5 +274,11 @@ int ctl_dump(ctl_opts *o)
         printf("%d slot(s) shown, %d corrupt\n", d.n, d.corrupt);
     if (rc < 0)
         return ctl_fail("dump", rc);
-    return d.corrupt ? CTL_CORRUPT : CTL_OK;
+    if (d.corrupt)
+        fprintf(stderr,
+                "sharectl: warning: %d corrupt slot(s) (`set` or "
+                "`del` of a key replaces its damaged\nslot, `reset "
+                "--yes` clears them all)\n",
+                d.corrupt);
+    return CTL_OK;
 }

@@ -155,45 +155,6 @@ static void command_help(const command *c)
     printf("usage: sharectl %s\n\n%s\n", c->usage, c->help);
 }
 
-int ctl_exit_code(int err)
-{
-    switch (err) {
-    case SHARED_OK:
-        return CTL_OK;
-    case SHARED_ENULL:
-    case SHARED_EKEYEMPTY:
-    case SHARED_EKEYTOOLONG:
-    case SHARED_EVALTOOLONG:
-    case SHARED_EINVAL:
-    case SHARED_EINTX:
-    case SHARED_ENOTLOCKED:
-        return CTL_USAGE;
-    case SHARED_ENOTFOUND:
-        return CTL_NOTFOUND;
-    case SHARED_ETIMEDOUT:
-        return CTL_TIMEOUT;
-    case SHARED_EFULL:
-    case SHARED_ETXFULL:
-        return CTL_FULL;
-    case SHARED_ECORRUPT:
-    case SHARED_EVERSION:
-    case SHARED_ENOTSHARED:
-        return CTL_CORRUPT;
-    case SHARED_ESYSTEM:
-    case SHARED_EACCESS:
-    case SHARED_ENAMECLASH:
-    case SHARED_ENOMEM:
-        return CTL_SYSTEM;
-    case SHARED_ECONFLICT:
-        return CTL_CONFLICT;
-    case SHARED_ETYPE:
-    case SHARED_EOVERFLOW:
-        return CTL_TYPE;
-    default:
-        return CTL_FAILED;
-    }
-}
-
 int ctl_fail(const char *what, int err)
 {
     fprintf(stderr, "sharectl: %s: %s (%s)", what, shared_strerror(err),

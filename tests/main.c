@@ -18,6 +18,7 @@ static const suite_fn k_suites[] = {
     corrupt_suite,   process_suite,  exports_suite,  contention_suite,
     torture_suite,   wait_suite,     channel_suite,  peers_suite,
     version_suite,
+    stack_suite,
 #ifdef SHARED_TEST_WIN
     selfcheck_suite, identity_suite,
 #else

@@ -36,7 +36,8 @@ static int role_set(const char *arg)
 /* expect KEY=VALUE: succeed only if KEY holds VALUE. */
 static int role_expect(const char *arg)
 {
-    char key[SHARED_KEY_MAX + 2], buf[SHARED_VALUE_MAX];
+    static char buf[SHARED_VALUE_MAX];
+    char key[SHARED_KEY_MAX + 2];
     uint32_t len = 0;
     const char *eq = strchr(arg, '=');
     if (!eq || (size_t)(eq - arg) > SHARED_KEY_MAX)
@@ -194,6 +195,7 @@ static const role_entry k_roles[] = {
     {"ponger", role_ponger},
     {"producer", role_producer},
     {"consumer", role_consumer},
+    {"recv-one", role_recv_one},
     {"stay", role_stay},
     {"verify-churn", role_verify_churn},
 #ifndef _WIN32
@@ -202,6 +204,7 @@ static const role_entry k_roles[] = {
 #ifdef SHARED_TEST_WIN
     {"wait-threads", role_wait_threads},
 #endif
+    {"tx-big", role_tx_big},
 };
 
 int role_main(const char *role, const char *arg)

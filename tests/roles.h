@@ -38,12 +38,15 @@ int role_ponger(const char *arg); /* KEY:N  answer KEY.a in KEY.b, N times */
 /* test_channel.c */
 int role_producer(const char *arg); /* CH:K:ID,ACKFILE  send K messages */
 int role_consumer(const char *arg); /* CH:0:FILE  receive until "stop" */
+int role_recv_one(const char *arg); /* CH:MS:WANT  receive WANT */
 
 /* test_peers.c */
 int role_stay(const char *arg); /* MARKER  attach, say so, stay */
 
 /* posix/test_robust.c */
 int role_fork_attach(const char *arg); /* fork while a thread attaches */
+/* test_stack.c */
+int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */
 
 /* test_torture.c */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */

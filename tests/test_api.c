@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "ctl.h"
 #include "testutil.h"
 
 START_TEST(set_then_get_returns_the_bytes)
@@ -270,7 +271,11 @@ START_TEST(every_error_has_a_name_and_a_message)
     ck_assert_str_eq(shared_strerror(SHARED_OK), "success");
     ck_assert_str_eq(shared_errname(SHARED_ETIMEDOUT), "SHARED_ETIMEDOUT");
     ck_assert_str_eq(shared_errname(SHARED_ENOMEM), "SHARED_ENOMEM");
-    for (int e = -1; e >= SHARED_ECHANNELS; e--) {
+    int last = 0;
+#define XX(name, value, msg) last = (value) < last ? (value) : last;
+    SHARED_ERRNO_MAP(XX)
+#undef XX
+    for (int e = -1; e >= last; e--) {
         ck_assert_ptr_nonnull(strstr(shared_errname(e), "SHARED_E"));
         ck_assert_str_ne(shared_strerror(e), "unknown error");
         for (int f = e + 1; f <= -1; f++)
@@ -278,6 +283,24 @@ START_TEST(every_error_has_a_name_and_a_message)
     }
     ck_assert_str_eq(shared_strerror(-999), "unknown error");
     ck_assert_str_eq(shared_errname(42), "SHARED_EUNKNOWN");
+}
+END_TEST
+
+/* sharectl maps every library error to one of its documented exit codes
+ * (host/ctl_exit.c); CTL_FAILED (1) is for failures of its own only. */
+START_TEST(every_error_has_a_sharectl_exit_code)
+{
+    ck_assert_int_eq(ctl_exit_code(SHARED_OK), CTL_OK);
+#define XX(name, value, msg)                                                   \
+  ck_assert_msg(ctl_exit_code(value) >= CTL_USAGE &&                           \
+                    ctl_exit_code(value) <= CTL_TYPE,                          \
+                "SHARED_" #name " exits %d", ctl_exit_code(value));
+    SHARED_ERRNO_MAP(XX)
+#undef XX
+    ck_assert_int_eq(ctl_exit_code(SHARED_ECHANNELS), CTL_FULL);
+    ck_assert_int_eq(ctl_exit_code(SHARED_EFULL), CTL_FULL);
+    ck_assert_int_eq(ctl_exit_code(SHARED_ENOTFOUND), CTL_NOTFOUND);
+    ck_assert_int_eq(ctl_exit_code(-999), CTL_FAILED);
 }
 END_TEST
 
@@ -308,6 +331,7 @@ Suite *api_suite(void)
     tcase_add_test(tc, inspect_describes_every_slot);
     tcase_add_test(tc, reset_wipes_keys_but_not_versions);
     tcase_add_test(tc, every_error_has_a_name_and_a_message);
+    tcase_add_test(tc, every_error_has_a_sharectl_exit_code);
     tcase_add_test(tc, timeout_setting_returns_the_previous_one);
     suite_add_tcase(s, tc);
     return s;

@@ -84,6 +84,117 @@ int role_consumer(const char *arg)
     return 0;
 }
 
+/* recv-one CH:MS:WANT - receives one message (waiting up to MS ms); exits
+ * 0 if it is WANT. */
+int role_recv_one(const char *arg)
+{
+    char ch[SHARED_KEY_MAX + 1], want[64], buf[64];
+    int64_t ms;
+    uint32_t len = 0;
+    if (role_arg(arg, ch, &ms, want, sizeof want))
+        return 2;
+    int rc = shared_recv(ch, buf, sizeof buf, &len, (uint32_t)ms);
+    if (rc)
+        return ROLE_FAIL(rc);
+    return len == strlen(want) && memcmp(buf, want, len) == 0 ? 0 : 1;
+}
+
+static int count_only(const shared_channel_info *c, void *ctx)
+{
+    (void)c;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int channels_used(void)
+{
+    int n = 0;
+    ck_assert_int_ge(shared_channels(count_only, &n), 0);
+    return n;
+}
+
+START_TEST(receiving_never_creates_a_channel)
+{
+    char buf[16], name[16];
+    uint32_t len;
+    ck_assert_code(shared_recv("c.typo", buf, sizeof buf, &len, 0),
+                   SHARED_ETIMEDOUT);
+    ck_assert_code(shared_recv("c.typo", buf, sizeof buf, &len, 50),
+                   SHARED_ETIMEDOUT);
+    ck_assert_int_eq(channels_used(), 0);
+    /* With every channel holding a message, a typo is still just "no
+     * message", not SHARED_ECHANNELS. */
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
+        snprintf(name, sizeof name, "c.%u", (unsigned)i);
+        ck_assert_code(shared_send(name, "x", 1, 0), SHARED_OK);
+    }
+    ck_assert_code(shared_recv("c.typo", buf, sizeof buf, &len, 0),
+                   SHARED_ETIMEDOUT);
+    ck_assert_int_eq(channels_used(), SHARED_CHANNELS);
+}
+END_TEST
+
+/* Waits until at least one thread is blocked in a wait. */
+static void await_a_waiter(void)
+{
+    shared_statistics st = {.size = sizeof st};
+    for (int i = 0; i < 3000; i++) {
+        ck_assert_code(shared_stats(&st), SHARED_OK);
+        if (st.waiters >= 1)
+            return;
+        proc_sleep_ms(10);
+    }
+    ck_abort_msg("the receiver never blocked");
+}
+
+/* c.0 empty, every other channel holding a message. */
+static void fill_but_the_first(void)
+{
+    char name[16];
+    uint32_t len;
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
+        snprintf(name, sizeof name, "c.%u", (unsigned)i);
+        ck_assert_code(shared_send(name, "x", 1, 0), SHARED_OK);
+    }
+    ck_assert_code(shared_recv("c.0", name, sizeof name, &len, 0), SHARED_OK);
+}
+
+START_TEST(a_waiting_receivers_channel_is_not_recycled)
+{
+    char arg[64];
+    fill_but_the_first();
+    snprintf(arg, sizeof arg, "c.0:%d:hello", LONG_MS);
+    int h = role_start("recv-one", arg);
+    ck_assert_int_ge(h, 0);
+    await_a_waiter();
+    /* c.0 is empty, but a receiver waits on it. */
+    ck_assert_code(shared_send("c.new", "x", 1, 0), SHARED_ECHANNELS);
+    ck_assert_code(shared_send("c.0", "hello", 5, 0), SHARED_OK);
+    ck_assert_int_eq(proc_wait(h, LONG_MS), 0);
+    /* No one waits now: the empty c.0 may go to a new name. */
+    ck_assert_code(shared_send("c.new", "x", 1, 0), SHARED_OK);
+}
+END_TEST
+
+START_TEST(a_dead_receiver_does_not_hold_its_channel)
+{
+    char arg[64];
+    fill_but_the_first();
+    snprintf(arg, sizeof arg, "c.0:%d:hello", LONG_MS);
+    int h = role_start("recv-one", arg);
+    ck_assert_int_ge(h, 0);
+    await_a_waiter();
+    proc_kill(h);
+    /* Its registration lapses within a lease (see messaging.c). */
+    uint64_t t0 = proc_now_ms();
+    int rc;
+    while ((rc = shared_send("c.new", "x", 1, 0)) == SHARED_ECHANNELS &&
+           proc_now_ms() - t0 < 10000)
+        proc_sleep_ms(50);
+    ck_assert_code(rc, SHARED_OK);
+}
+END_TEST
+
 START_TEST(messages_come_out_in_order)
 {
     char buf[16];
@@ -140,14 +251,16 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-START_TEST(full_channel_is_efull_and_frees_up)
+START_TEST(full_channel_is_echanfull_and_frees_up)
 {
     uint32_t len;
     uint64_t i;
     for (i = 0; i < SHARED_CHANNEL_DEPTH; i++)
         ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_OK);
-    ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_EFULL);
-    ck_assert_code(shared_send("c.full", &i, sizeof i, 100), SHARED_EFULL);
+    ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_ECHANFULL);
+    ck_assert_code(shared_send("c.full", &i, sizeof i, 100), SHARED_ECHANFULL);
+    ck_assert_ptr_nonnull(
+        strstr(shared_strerror(SHARED_ECHANFULL), "SHARED_CHANNEL_DEPTH"));
     ck_assert_code(shared_recv("c.full", &i, sizeof i, &len, 0), SHARED_OK);
     ck_assert_uint_eq(i, 0);
     ck_assert_code(shared_send("c.full", &i, sizeof i, 0), SHARED_OK);
@@ -181,7 +294,7 @@ START_TEST(channel_table_has_a_bound)
     /* Every channel holds a message: none can be recycled. */
     ck_assert_code(shared_send("c.extra", "x", 1, 0), SHARED_ECHANNELS);
     ck_assert_code(shared_recv("c.extra", name, sizeof name, &len, 0),
-                   SHARED_ECHANNELS);
+                   SHARED_ETIMEDOUT); /* receiving never creates */
     ck_assert_code(shared_send("c.0", "y", 1, 0), SHARED_OK);
     ck_assert_int_eq(shared_channels(count_channels, &cc), SHARED_CHANNELS);
     ck_assert_int_eq(cc.n, SHARED_CHANNELS);
@@ -359,8 +472,11 @@ Suite *channel_suite(void)
     tcase_add_test(tc, messages_come_out_in_order);
     tcase_add_test(tc, small_buffer_keeps_the_message);
     tcase_add_test(tc, bad_arguments);
-    tcase_add_test(tc, full_channel_is_efull_and_frees_up);
+    tcase_add_test(tc, full_channel_is_echanfull_and_frees_up);
     tcase_add_test(tc, channel_table_has_a_bound);
+    tcase_add_test(tc, receiving_never_creates_a_channel);
+    tcase_add_test(tc, a_waiting_receivers_channel_is_not_recycled);
+    tcase_add_test(tc, a_dead_receiver_does_not_hold_its_channel);
     tcase_add_test(tc, receiver_is_woken_by_another_process);
     tcase_add_test(tc, producers_and_consumers_exchange_exactly_once);
     tcase_add_test(tc, killed_producer_and_consumer_lose_nothing_acknowledged);

@@ -21,7 +21,8 @@ static shared__region *live(void)
 static uint32_t live_slot_of(shared__region *r, const char *key)
 {
     shared__copy c;
-    ck_assert_code(shared__read(r, key, (uint32_t)strlen(key), &c), SHARED_OK);
+    ck_assert_code(shared__read(r, key, (uint32_t)strlen(key), &c, NULL, 0),
+                   SHARED_OK);
     return c.slot;
 }
 
@@ -48,16 +49,18 @@ START_TEST(garbage_in_a_slot_is_ecorrupt)
 
     ck_assert_code(shared_get("cr.bad", buf, sizeof buf, &len, NULL),
                    SHARED_ECORRUPT);
-    ck_assert_code(shared_set("cr.bad", "x", 1), SHARED_ECORRUPT);
     ck_assert_code(shared_add("cr.bad", 1, NULL), SHARED_ECORRUPT);
-    ck_assert_code(shared_del("cr.bad"), SHARED_ECORRUPT);
+    ck_assert_code(shared_cas("cr.bad", 1, "x", 1, NULL), SHARED_ECORRUPT);
     ck_assert_code(shared_get("cr.good", buf, sizeof buf, &len, NULL),
                    SHARED_OK);
     ck_assert_mem_eq(buf, "fine", 4);
     ck_assert_code(shared_stats(&st1), SHARED_OK);
-    ck_assert_uint_ge(st1.corrupt_seen, st0.corrupt_seen + 4);
-    ck_assert_int_eq(shared_inspect(find_corrupt, &i), SHARED_MAX_KEYS);
-    ck_assert_uint_eq(i, UINT32_MAX); /* the damaged slot was reported */
+    ck_assert_uint_ge(st1.corrupt_seen, st0.corrupt_seen + 3);
+    uint32_t want = i;
+    ck_assert_int_eq(shared_inspect(find_corrupt, &want), SHARED_MAX_KEYS);
+    ck_assert_uint_eq(want, UINT32_MAX); /* the damaged slot was reported */
+    /* An explicit write replaces it (set_and_del_replace_a_corrupt_key). */
+    ck_assert_code(shared_set("cr.bad", "x", 1), SHARED_OK);
 }
 END_TEST
 
@@ -79,6 +82,89 @@ START_TEST(foreach_reports_corruption_after_visiting_the_rest)
     atomic_fetch_xor(&r->slot[i].img.value[0], 0xffu); /* one flipped byte */
     ck_assert_code(shared_foreach(count_visit, &seen), SHARED_ECORRUPT);
     ck_assert_int_eq(seen, 2);
+}
+END_TEST
+
+/* Counts the slots shared_inspect reports corrupt. */
+static int count_corrupt(const shared_slot_info *s, void *ctx)
+{
+    *(int *)ctx += s->state == SHARED_SLOT_CORRUPT;
+    return 0;
+}
+
+static int corrupt_slots(void)
+{
+    int n = 0;
+    ck_assert_int_eq(shared_inspect(count_corrupt, &n), SHARED_MAX_KEYS);
+    return n;
+}
+
+START_TEST(set_and_del_replace_a_corrupt_key)
+{
+    char buf[16];
+    uint32_t len;
+    uint64_t v;
+    shared_statistics st0 = {.size = sizeof st0}, st1 = {.size = sizeof st1};
+    ck_assert_code(shared_set("cr.a", "value", 5), SHARED_OK);
+    ck_assert_code(shared_set("cr.b", "other", 5), SHARED_OK);
+    ck_assert_code(shared_stats(&st0), SHARED_OK);
+    shared__region *r = live();
+
+    /* Damage with the key intact: the slot is still recognisably cr.a's.
+     * Reads and the read-modify-writes report it; set replaces it. */
+    uint32_t i = live_slot_of(r, "cr.a");
+    atomic_fetch_xor(&r->slot[i].img.value[0], 0xffu);
+    ck_assert_code(shared_get("cr.a", buf, sizeof buf, &len, NULL),
+                   SHARED_ECORRUPT);
+    ck_assert_code(shared_add("cr.a", 1, NULL), SHARED_ECORRUPT);
+    ck_assert_code(shared_cas("cr.a", 1, "x", 1, &v), SHARED_ECORRUPT);
+    ck_assert_code(shared_set("cr.a", "new", 3), SHARED_OK);
+    ck_assert_code(shared_get("cr.a", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(buf, "new", 3);
+    ck_assert_int_eq(corrupt_slots(), 0);
+    ck_assert_code(shared_stats(&st1), SHARED_OK);
+    ck_assert_uint_eq(st1.keys_used, 2);
+    ck_assert_uint_eq(st1.bytes_used, st0.bytes_used - 2);
+    ck_assert_uint_gt(st1.corrupt_seen, st0.corrupt_seen);
+
+    /* ... and del removes it. */
+    i = live_slot_of(r, "cr.a");
+    atomic_fetch_xor(&r->slot[i].img.value[0], 0xffu);
+    ck_assert_code(shared_del("cr.a"), SHARED_OK);
+    ck_assert_code(shared_get("cr.a", buf, sizeof buf, &len, NULL),
+                   SHARED_ENOTFOUND);
+    ck_assert_int_eq(corrupt_slots(), 0);
+    ck_assert_code(shared_stats(&st1), SHARED_OK);
+    ck_assert_uint_eq(st1.keys_used, 1);
+
+    /* Damage that takes the key bytes too: the slot can no longer be shown
+     * to be cr.b's. A set of cr.b stores it anew and the damaged slot stops
+     * answering for cr.b; it stays (corrupt) until shared_reset. */
+    i = live_slot_of(r, "cr.b");
+    memset((void *)&r->slot[i].img, 0xa5, sizeof r->slot[i].img);
+    ck_assert_code(shared_get("cr.b", buf, sizeof buf, &len, NULL),
+                   SHARED_ECORRUPT);
+    ck_assert_code(shared_set("cr.b", "again", 5), SHARED_OK);
+    ck_assert_code(shared_get("cr.b", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "again", 5);
+    ck_assert_int_eq(corrupt_slots(), 1);
+    ck_assert_code(shared_del("cr.b"), SHARED_OK);
+    ck_assert_code(shared_get("cr.b", buf, sizeof buf, &len, NULL),
+                   SHARED_ENOTFOUND);
+    ck_assert_code(shared_stats(&st1), SHARED_OK);
+    ck_assert_uint_eq(st1.keys_used, 0);
+    ck_assert_code(shared_reset(), SHARED_OK);
+    ck_assert_int_eq(corrupt_slots(), 0);
+
+    /* A del of a key whose only trace is such a slot also succeeds. */
+    ck_assert_code(shared_set("cr.c", "c", 1), SHARED_OK);
+    i = live_slot_of(r, "cr.c");
+    memset((void *)&r->slot[i].img, 0x5a, sizeof r->slot[i].img);
+    ck_assert_code(shared_del("cr.c"), SHARED_OK);
+    ck_assert_code(shared_get("cr.c", buf, sizeof buf, &len, NULL),
+                   SHARED_ENOTFOUND);
+    ck_assert_code(shared_del("cr.c"), SHARED_ENOTFOUND);
 }
 END_TEST
 
@@ -150,6 +236,7 @@ Suite *corrupt_suite(void)
     TCase *tc = tcase_with_fixture("corrupt");
     tcase_add_test(tc, garbage_in_a_slot_is_ecorrupt);
     tcase_add_test(tc, foreach_reports_corruption_after_visiting_the_rest);
+    tcase_add_test(tc, set_and_del_replace_a_corrupt_key);
     tcase_add_test(tc, reset_repairs_a_corrupt_section);
     tcase_add_test(tc, random_garbage_in_the_slots_never_crashes);
     tcase_add_test(tc, mismatched_header_is_eversion_for_a_new_process);

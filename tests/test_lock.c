@@ -49,6 +49,53 @@ START_TEST(zero_timeout_does_not_wait)
 }
 END_TEST
 
+/* Milliseconds a call took; the margin a call may take beyond the time its
+ * caller gave it (SHARED_WAIT_MARGIN_MS, plus scheduling and, under Wine,
+ * wineserver round trips): far below the 5 s lock timeout. */
+#define CALLER_MARGIN_MS 900
+
+START_TEST(waiting_calls_keep_the_callers_time_while_the_lock_is_held)
+{
+    char marker[64], buf[8];
+    uint32_t len;
+    uint64_t t, now;
+    /* The process lock timeout stays at its 5000 ms default: calls given
+     * less time must not wait that long for the lock. */
+    ck_assert_code(shared_set("lk.w", "x", 1), SHARED_OK);
+    ck_assert_code(shared_send("lk.ch", "x", 1, 0), SHARED_OK);
+    uint64_t v = 0;
+    ck_assert_code(shared_get("lk.w", buf, sizeof buf, &len, &v), SHARED_OK);
+    int h = start_holder(marker, sizeof marker);
+
+    t = proc_now_ms();
+    ck_assert_code(shared_send("lk.ch", "y", 1, 0), SHARED_ETIMEDOUT);
+    ck_assert_uint_lt(proc_now_ms() - t, CALLER_MARGIN_MS);
+
+    t = proc_now_ms();
+    ck_assert_code(shared_recv("lk.ch", buf, sizeof buf, &len, 0),
+                   SHARED_ETIMEDOUT);
+    ck_assert_uint_lt(proc_now_ms() - t, CALLER_MARGIN_MS);
+
+    t = proc_now_ms();
+    ck_assert_code(shared_recv("lk.ch", buf, sizeof buf, &len, 100),
+                   SHARED_ETIMEDOUT);
+    ck_assert_uint_lt(proc_now_ms() - t, 100 + CALLER_MARGIN_MS);
+
+    t = proc_now_ms();
+    ck_assert_code(shared_wait("lk.w", v, 100, &now), SHARED_ETIMEDOUT);
+    ck_assert_uint_lt(proc_now_ms() - t, 100 + CALLER_MARGIN_MS);
+
+    t = proc_now_ms();
+    ck_assert_code(shared_wait("lk.w", v, 0, &now), SHARED_ETIMEDOUT);
+    ck_assert_uint_lt(proc_now_ms() - t, CALLER_MARGIN_MS);
+    proc_kill(h);
+    remove(marker);
+    /* The lock is free again: the message sent before is still there. */
+    ck_assert_code(shared_recv("lk.ch", buf, sizeof buf, &len, 0), SHARED_OK);
+    ck_assert_mem_eq(buf, "x", 1);
+}
+END_TEST
+
 START_TEST(lock_of_a_dead_holder_is_recovered)
 {
     char marker[64], buf[8];
@@ -113,6 +160,8 @@ Suite *lock_suite(void)
     TCase *tc = tcase_with_fixture("lock");
     tcase_add_test(tc, writes_time_out_while_another_process_holds_the_lock);
     tcase_add_test(tc, zero_timeout_does_not_wait);
+    tcase_add_test(tc,
+                   waiting_calls_keep_the_callers_time_while_the_lock_is_held);
     tcase_add_test(tc, lock_of_a_dead_holder_is_recovered);
     tcase_add_test(tc, lock_is_free_again_after_unlock);
     tcase_add_test(tc, repair_rebuilds_and_keeps_keys);

@@ -146,7 +146,7 @@ START_TEST(reused_pid_is_told_apart_by_start_time)
 }
 END_TEST
 
-START_TEST(full_registry_is_efull)
+START_TEST(full_registry_is_epeers)
 {
     shared__region *r = calloc(1, sizeof *r);
     ck_assert_ptr_nonnull(r);
@@ -154,7 +154,7 @@ START_TEST(full_registry_is_efull)
     uint32_t idx;
     for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
         ck_assert_code(shared__peer_join(r, 1000 + i, 1, "p", 1, &idx), 0);
-    ck_assert_code(shared__peer_join(r, 5, 1, "p", 1, &idx), SHARED_EFULL);
+    ck_assert_code(shared__peer_join(r, 5, 1, "p", 1, &idx), SHARED_EPEERS);
     free(r);
 }
 END_TEST
@@ -167,7 +167,7 @@ Suite *peers_suite(void)
     tcase_add_test(tc, child_shows_up_and_is_reaped_when_killed);
     tcase_add_test(tc, child_that_exits_leaves_by_itself);
     tcase_add_test(tc, reused_pid_is_told_apart_by_start_time);
-    tcase_add_test(tc, full_registry_is_efull);
+    tcase_add_test(tc, full_registry_is_epeers);
     suite_add_tcase(s, tc);
     return s;
 }

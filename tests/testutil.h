@@ -41,6 +41,7 @@ Suite *wait_suite(void);
 Suite *channel_suite(void);
 Suite *peers_suite(void);
 Suite *version_suite(void);
+Suite *stack_suite(void);
 
 /* The kill-torture loop outside Check (shared_tests --kills N). */
 int torture_main(int kills);

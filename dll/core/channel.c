@@ -2,18 +2,27 @@
  * channel.c - named message channels: a bounded ring per channel, changed
  * only under the lock. A message is written whole before `tail` moves past
  * it and copied out before `head` does, so a sender or receiver that dies
- * at any point leaves every other message in place, once.
+ * at any point leaves every other message in place, once. Messages move
+ * word by word between the ring and the caller's memory (each word loaded
+ * once, checksummed and stored), never through a buffer on the stack.
  */
 #include <string.h>
 
 #include "slot.h"
 
-static uint64_t msg_check(uint32_t len, const uint64_t *words, uint32_t n)
+/* The checksum of a message starts from its length; each word follows. */
+static uint64_t msg_check_start(uint32_t len)
 {
-    uint64_t h = shared__mix(0x452821e638d01377ull, len);
-    for (uint32_t i = 0; i < n; i++)
-        h = shared__mix(h, words[i]);
-    return h;
+    return shared__mix(0x452821e638d01377ull, len);
+}
+
+/* Word i of a message of len bytes at src, NUL padded. */
+static uint64_t msg_word(const unsigned char *src, uint32_t len, uint32_t i)
+{
+    uint64_t w = 0;
+    uint32_t at = i * 8u, n = len - at < 8u ? len - at : 8u;
+    memcpy(&w, src + at, n);
+    return w;
 }
 
 /* Reads a channel's name into buf (NUL-terminated); its length or 0. */
@@ -31,12 +40,49 @@ static uint32_t chan_name(shared__channel *c, char *buf)
 }
 
 /*
- * A full table recycles an empty channel: nothing queued, so nothing is
- * lost; a receiver still waiting on its old name looks the name up again
- * when it wakes and gets a channel of that name anew.
+ * Receivers. shared_recv never creates a channel: on a name that does not
+ * exist it waits, as on an empty channel, for a sender to create it. A
+ * receiver about to block on an existing channel registers in it under the
+ * lock (receivers + 1, rx_until = max(rx_until, its lease's end)) and takes
+ * the registration off under the lock when it wakes; it renews the lease
+ * at least every SHARED__RX_LEASE_MAX_MS. A registration is live while
+ * now <= rx_until <= now + SHARED__RX_LEASE_MAX_MS, so one left behind by a
+ * receiver that died, or that could not get the lock back, lapses within a
+ * lease; a hostile rx_until far ahead counts as lapsed.
+ */
+static int has_receivers(shared__channel *c, uint64_t now_ms)
+{
+    uint64_t until = LOAD(&c->rx_until);
+    return LOAD(&c->receivers) != 0 && now_ms <= until &&
+           until - now_ms <= SHARED__RX_LEASE_MAX_MS;
+}
+
+void shared__chan_rx_enter(shared__region *r, uint32_t idx, uint64_t until_ms,
+                           uint32_t *gen)
+{
+    shared__channel *c = &r->channel[idx];
+    uint32_t n = LOAD(&c->receivers);
+    if (n != UINT32_MAX)
+        STORE(&c->receivers, n + 1u);
+    if (LOAD(&c->rx_until) < until_ms || n == 0)
+        STORE(&c->rx_until, until_ms);
+    *gen = LOAD(&c->rx_gen);
+}
+
+void shared__chan_rx_leave(shared__region *r, uint32_t idx, uint32_t gen)
+{
+    shared__channel *c = &r->channel[idx];
+    uint32_t n = LOAD(&c->receivers);
+    if (LOAD(&c->rx_gen) == gen && n != 0)
+        STORE(&c->receivers, n - 1u);
+}
+
+/*
+ * A full table recycles an empty channel on which no receiver waits:
+ * nothing queued, so nothing is lost, and no one is waiting to get it.
  */
 int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
-                      int create, uint32_t *idx)
+                      int create, uint64_t now_ms, uint32_t *idx)
 {
     char buf[SHARED__NAME_WORDS * 8u + 1];
     uint32_t free_idx = UINT32_MAX, empty_idx = UINT32_MAX;
@@ -50,7 +96,7 @@ int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
         if (n == 0 && free_idx == UINT32_MAX)
             free_idx = i;
         if (n != 0 && empty_idx == UINT32_MAX &&
-            LOAD(&c->head) == LOAD(&c->tail))
+            LOAD(&c->head) == LOAD(&c->tail) && !has_receivers(c, now_ms))
             empty_idx = i;
     }
     if (!create)
@@ -69,6 +115,9 @@ int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
     STORE(&c->tail, 0);
     STORE(&c->sent, 0);
     STORE(&c->received, 0);
+    STORE(&c->receivers, 0);
+    STORE(&c->rx_until, 0);
+    STORE(&c->rx_gen, LOAD(&c->rx_gen) + 1u);
     /* Named last: a creator that dies before this leaves the entry free. */
     atomic_store_explicit(&c->name_len, nlen, memory_order_release);
     *idx = free_idx;
@@ -92,20 +141,22 @@ int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
                       uint32_t len)
 {
     shared__channel *c = &r->channel[idx];
-    uint64_t head, tail, words[SHARED__MSG_WORDS] = {0};
+    uint64_t head, tail;
     int rc = ring_state(r, c, &head, &tail);
     if (rc)
         return rc;
     if (tail - head == SHARED_CHANNEL_DEPTH)
-        return SHARED_EFULL;
+        return SHARED_ECHANFULL;
     shared__msg *m = &c->ring[tail % SHARED_CHANNEL_DEPTH];
     uint32_t n = (len + 7u) / 8u;
-    if (len)
-        memcpy(words, msg, len);
+    uint64_t sum = msg_check_start(len);
     STORE(&m->len, len);
-    for (uint32_t i = 0; i < n; i++)
-        STORE(&m->data[i], words[i]);
-    STORE(&m->check, msg_check(len, words, n));
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w = msg_word(msg, len, i);
+        sum = shared__mix(sum, w);
+        STORE(&m->data[i], w);
+    }
+    STORE(&m->check, sum);
     SHARED__CRASH_POINT(40); /* written, not yet queued */
     atomic_store_explicit(&c->tail, tail + 1u, memory_order_release);
     STORE(&c->sent, LOAD(&c->sent) + 1u);
@@ -116,7 +167,7 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
                       uint32_t *len)
 {
     shared__channel *c = &r->channel[idx];
-    uint64_t head, tail, words[SHARED__MSG_WORDS];
+    uint64_t head, tail;
     int rc = ring_state(r, c, &head, &tail);
     if (rc)
         return rc;
@@ -125,9 +176,17 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
     shared__msg *m = &c->ring[head % SHARED_CHANNEL_DEPTH];
     uint32_t n = LOAD(&m->len);
     uint32_t nw = n <= SHARED_MSG_MAX ? (n + 7u) / 8u : 0;
-    for (uint32_t i = 0; i < nw; i++)
-        words[i] = LOAD(&m->data[i]);
-    if (n > SHARED_MSG_MAX || LOAD(&m->check) != msg_check(n, words, nw)) {
+    unsigned char *dst = n <= cap ? buf : NULL;
+    uint64_t sum = msg_check_start(n);
+    for (uint32_t i = 0; i < nw; i++) {
+        uint64_t w = LOAD(&m->data[i]);
+        sum = shared__mix(sum, w);
+        if (dst) {
+            uint32_t at = i * 8u;
+            memcpy(dst + at, &w, n - at < 8u ? n - at : 8u);
+        }
+    }
+    if (n > SHARED_MSG_MAX || LOAD(&m->check) != sum) {
         shared__count_corrupt(r);
         STORE(&c->head, head + 1u); /* drop it: the channel goes on */
         return SHARED_ECORRUPT;
@@ -135,8 +194,6 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
     *len = n;
     if (n > cap)
         return SHARED_ETOOBIG;
-    if (n)
-        memcpy(buf, words, n);
     SHARED__CRASH_POINT(41); /* copied out, not yet taken */
     atomic_store_explicit(&c->head, head + 1u, memory_order_release);
     STORE(&c->received, LOAD(&c->received) + 1u);
@@ -164,5 +221,7 @@ void shared__chan_reset(shared__region *r)
         STORE(&r->channel[i].name_len, 0);
         STORE(&r->channel[i].head, 0);
         STORE(&r->channel[i].tail, 0);
+        STORE(&r->channel[i].receivers, 0);
+        STORE(&r->channel[i].rx_gen, LOAD(&r->channel[i].rx_gen) + 1u);
     }
 }

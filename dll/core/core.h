@@ -15,7 +15,13 @@
  * lock and read again. Never returned to users. */
 #define SHARED__RETRY 1
 
-/* A private, validated copy of one slot. */
+/*
+ * A private, validated copy of one slot, without its value: the reads below
+ * deliver the value straight into a buffer of the caller's (`buf`, `cap`
+ * bytes; NULL and 0 for none), and only when it fits (value_len <= cap).
+ * So nothing the size of a value is ever on the stack (see slot.c). After a
+ * read that does not return 0, buf's contents are meaningless.
+ */
 typedef struct shared__copy {
     uint32_t slot;
     uint32_t state;
@@ -24,7 +30,6 @@ typedef struct shared__copy {
     uint32_t value_len;
     uint64_t version;
     char key[SHARED__KEY_WORDS * 8u];
-    unsigned char value[SHARED__VALUE_WORDS * 8u];
 } shared__copy;
 
 /* Formats `r` as an empty region of this build, not yet marked ready. */
@@ -44,16 +49,16 @@ int shared__key_check(const char *key, uint32_t *len);
 /* Lock-free lookup: fills *out with a committed, consistent copy of `key`.
  * Returns 0, SHARED_ENOTFOUND, SHARED_ECORRUPT or SHARED__RETRY. */
 int shared__read(shared__region *r, const char *key, uint32_t klen,
-                 shared__copy *out);
+                 shared__copy *out, void *buf, uint32_t cap);
 
 /* (locked) The same lookup under the lock: 0, ENOTFOUND or ECORRUPT. */
 int shared__read_locked(shared__region *r, const char *key, uint32_t klen,
-                        shared__copy *out);
+                        shared__copy *out, void *buf, uint32_t cap);
 
 /* Copies slot `i`: lock-free if !locked. Returns 0 (used, copied),
  * SHARED_ENOTFOUND (free), SHARED_ECORRUPT or SHARED__RETRY. */
 int shared__read_slot(shared__region *r, uint32_t i, int locked,
-                      shared__copy *out);
+                      shared__copy *out, void *buf, uint32_t cap);
 
 /*
  * (locked) Journal control. A change is made between begin and commit; a
@@ -71,6 +76,12 @@ void shared__journal_rollback(shared__region *r);
  * usage counters. `owner_died` is counted in the statistics.
  */
 void shared__recover(shared__region *r, int owner_died);
+
+/* (locked) Recomputes what can be derived from the slots: hints of valid
+ * and free slots, key and byte counts, a version counter above every
+ * stored version (part of recovery; also after a corrupt slot was
+ * replaced). */
+void shared__rebuild(shared__region *r);
 
 /* (locked) Stores bytes (type SHARED_TYPE_BYTES); if `expected` is not
  * NULL, only if the key's version is *expected (0: must not exist). */
@@ -94,12 +105,27 @@ void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out);
 
 /* ---- channels (all locked) ---- */
 
-/* Finds the channel named `name`; creates it if `create`. 0 with its index,
+/* Finds the channel named `name`; creates it if `create`, recycling an
+ * empty channel without live receivers if none is free (`now_ms`: the
+ * monotonic clock, for the receivers' leases). 0 with its index,
  * SHARED_ENOTFOUND (absent, !create) or SHARED_ECHANNELS (no room). */
 int shared__chan_find(shared__region *r, const char *name, uint32_t nlen,
-                      int create, uint32_t *idx);
+                      int create, uint64_t now_ms, uint32_t *idx);
 
-/* Queues a message: 0, or SHARED_EFULL when the ring is full. */
+/* Most a receiver's registration may run ahead of the clock (a lease of
+ * at most this long; see messaging.c). Longer ones are damage, ignored. */
+#define SHARED__RX_LEASE_MAX_MS 2000u
+
+/* Registers a receiver about to wait on channel idx until until_ms (the
+ * monotonic clock); *gen receives the channel's generation. */
+void shared__chan_rx_enter(shared__region *r, uint32_t idx, uint64_t until_ms,
+                           uint32_t *gen);
+
+/* Takes a registration off channel idx, if the channel is still the one
+ * it was made on (gen). */
+void shared__chan_rx_leave(shared__region *r, uint32_t idx, uint32_t gen);
+
+/* Queues a message: 0, or SHARED_ECHANFULL when the ring is full. */
 int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
                       uint32_t len);
 
@@ -122,7 +148,7 @@ void shared__chan_reset(shared__region *r);
  * entry still being filled in) matches any process with that pid. */
 typedef int (*shared__alive_fn)(uint32_t pid, uint64_t start_time);
 
-/* (locked) Registers a process; 0 with its entry index, or SHARED_EFULL. */
+/* (locked) Registers a process; 0 with its entry index, or SHARED_EPEERS. */
 int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
                       const char *exe, uint64_t now_ms, uint32_t *idx);
 

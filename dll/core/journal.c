@@ -52,7 +52,7 @@ void shared__journal_commit(shared__region *r)
  * and a version counter above every stored version. Leaves the hint of a
  * corrupt slot alone, so a lookup of its key reports the corruption.
  */
-static void rebuild(shared__region *r)
+void shared__rebuild(shared__region *r)
 {
     uint32_t keys = 0;
     uint64_t bytes = 0, maxv = 0;
@@ -63,7 +63,7 @@ static void rebuild(shared__region *r)
         if (q & 1u) /* left odd by a dead writer whose image was kept */
             atomic_store_explicit(&s->seq, q + 1u, memory_order_release);
         shared__copy c;
-        int rc = shared__read_slot(r, i, 1, &c);
+        int rc = shared__read_slot(r, i, 1, &c, NULL, 0);
         if (rc == 0) {
             STORE(&r->hint[i], shared__key_hint(c.key, c.key_len));
             keys++;
@@ -99,7 +99,7 @@ void shared__journal_rollback(shared__region *r)
 {
     uint32_t n = LOAD(&r->hdr.jcount);
     undo_all(r, n <= SHARED_JOURNAL_MAX ? n : 0);
-    rebuild(r);
+    shared__rebuild(r);
     shared__journal_commit(r);
 }
 
@@ -113,7 +113,8 @@ static void settle_single(shared__region *r)
     }
     shared__copy c;
     uint32_t q = LOAD(&r->slot[i].seq);
-    int rc = (q & 1u) ? SHARED_ECORRUPT : shared__read_slot(r, i, 1, &c);
+    int rc =
+        (q & 1u) ? SHARED_ECORRUPT : shared__read_slot(r, i, 1, &c, NULL, 0);
     if (rc == SHARED_ECORRUPT)
         shared__slot_restore(r, i, &r->journal[0].img);
 }
@@ -130,7 +131,7 @@ void shared__recover(shared__region *r, int owner_died)
         settle_single(r);
     else if (n > 0)
         undo_all(r, n);
-    rebuild(r);
+    shared__rebuild(r);
     shared__journal_commit(r);
     uint32_t t = LOAD(&r->hdr.tx_gen);
     if (t & 1u) /* a transaction died open: readers may proceed again */

@@ -99,15 +99,21 @@ typedef struct shared__msg {
 } shared__msg;
 
 /* A named channel: messages head .. tail-1 are queued (tail - head <=
- * SHARED_CHANNEL_DEPTH). Unused while name_len is 0. */
+ * SHARED_CHANNEL_DEPTH). Unused while name_len is 0. Receivers blocked on
+ * it are counted in `receivers` until rx_until (monotonic ms), a lease they
+ * renew while they wait; rx_gen changes whenever the channel is created
+ * anew, so an old registration is never taken off a new channel. */
 typedef struct shared__channel {
     _Atomic uint64_t name[SHARED__NAME_WORDS];
     _Atomic uint32_t name_len;
-    _Atomic uint32_t reserved;
+    _Atomic uint32_t receivers;
     _Atomic uint64_t head;
     _Atomic uint64_t tail;
     _Atomic uint64_t sent;
     _Atomic uint64_t received;
+    _Atomic uint64_t rx_until;
+    _Atomic uint32_t rx_gen;
+    _Atomic uint32_t reserved;
     shared__msg ring[SHARED_CHANNEL_DEPTH];
 } shared__channel;
 

@@ -3,6 +3,31 @@
  * between shared__journal_begin and shared__journal_commit. Each checks
  * everything that can fail before it journals and touches a slot, so a
  * failed call changes nothing.
+ *
+ * Corrupt slots. A slot that fails validation (checksum, meta, key
+ * padding) is corrupt; its bytes are untrusted, its key included. It
+ * *answers for* key K when its hint equals K's hint, since hints are how
+ * every lookup finds K's slot. The rules:
+ * - Reads of K (get, wait) meeting a corrupt slot that answers for K report
+ *   SHARED_ECORRUPT: it may be K. So do add and cas, which need the old
+ *   value or version.
+ * - set and del are explicit writes: the caller replaces (or removes)
+ *   whatever K held. First every corrupt slot answering for K is settled
+ *   (settle_corrupt): the first whose stored key words are exactly K's
+ *   (K's bytes, then NUL padding: the key survived the damage) is K's own
+ *   slot; every one of them stops answering for K (hint 0). Then K is
+ *   looked up as usual. set writes K over its valid slot if there is one,
+ *   else into its own corrupt slot, else into a free slot; del frees K's
+ *   valid slot and its own corrupt slot. Both go through the journal like
+ *   any change. A corrupt slot whose key bytes are not K's (so it cannot be
+ *   shown to be K's) is only detached: it stays occupied, listed by
+ *   shared_inspect, until shared_reset. del returns 0 when anything
+ *   answered for K, SHARED_ENOTFOUND otherwise.
+ * - Afterwards the usage counters are recounted (shared__rebuild), since
+ *   whether a corrupt slot was counted is unknown. Every corrupt slot met
+ *   is counted in corrupt_seen by the read that met it. Detaching is a
+ *   repair of hints (derived data, like recovery's): it stays even if the
+ *   write then fails (say SHARED_ETXFULL); a rollback restores the slots.
  */
 #include <string.h>
 
@@ -59,7 +84,7 @@ static int scan_free(shared__region *r, const char *key, uint32_t klen,
             continue;
         }
         shared__copy c;
-        if (shared__read_slot(r, i, 1, &c) != 0)
+        if (shared__read_slot(r, i, 1, &c, NULL, 0) != 0)
             continue; /* corrupt: neither free nor usable */
         shared__count_corrupt(r);
         STORE(&r->hint[i], shared__key_hint(c.key, c.key_len));
@@ -70,6 +95,43 @@ static int scan_free(shared__region *r, const char *key, uint32_t klen,
     }
     cur->slot = first;
     return 0;
+}
+
+/* 1 if slot i's stored key words are exactly K's encoding. */
+static int key_words_are(shared__region *r, uint32_t i, const char *key,
+                         uint32_t klen)
+{
+    uint64_t words[SHARED__KEY_WORDS] = {0};
+    memcpy(words, key, klen);
+    for (uint32_t w = 0; w < SHARED__KEY_WORDS; w++) {
+        if (LOAD(&r->slot[i].img.key[w]) != words[w])
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Before a set or del of K: detaches every corrupt slot answering for K
+ * (see the note at the top). Returns how many there were; *own is the
+ * first whose key words are K's, or NO_SLOT.
+ */
+static int settle_corrupt(shared__region *r, const char *key, uint32_t klen,
+                          uint32_t *own)
+{
+    uint32_t h = shared__key_hint(key, klen);
+    int met = 0;
+    *own = NO_SLOT;
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        shared__copy c;
+        if (LOAD(&r->hint[i]) != h ||
+            shared__read_slot(r, i, 1, &c, NULL, 0) != SHARED_ECORRUPT)
+            continue;
+        met++;
+        if (*own == NO_SLOT && key_words_are(r, i, key, klen))
+            *own = i;
+        STORE(&r->hint[i], 0);
+    }
+    return met;
 }
 
 static void struct_open(shared__region *r)
@@ -86,11 +148,12 @@ static void struct_close(shared__region *r)
 }
 
 /*
- * Writes `next` (key, type, value already filled in) over the key's slot
- * `cur`, or into a free slot when the key does not exist (`exists` 0).
+ * Writes `next` (key, type, value_len filled in) with next->value_len bytes
+ * at `value` over the key's slot `cur`, or into a free slot when the key
+ * does not exist (`exists` 0).
  */
 static int store(shared__region *r, int exists, const shared__copy *cur,
-                 shared__copy *next, uint64_t *version)
+                 shared__copy *next, const void *value, uint64_t *version)
 {
     uint32_t i = cur->slot;
     if (i == NO_SLOT)
@@ -101,7 +164,7 @@ static int store(shared__region *r, int exists, const shared__copy *cur,
     next->version = draw_version(r, exists ? cur->version : 0);
     if (!exists)
         struct_open(r);
-    shared__slot_write(r, i, next);
+    shared__slot_write(r, i, next, value);
     SHARED__CRASH_POINT(11); /* slot whole, counters not yet updated */
     uint64_t bytes = LOAD(&r->hdr.bytes_used);
     if (exists) {
@@ -128,15 +191,31 @@ static void prepare(shared__copy *next, const char *key, uint32_t klen,
     next->state = SHARED__SLOT_USED;
 }
 
-/* Looks the key up under the lock: 1 exists (copy in *cur), 0 missing
- * (cur->slot: a free slot or NO_SLOT), <0 error. */
+/* Looks the key up under the lock: 1 exists (copy in *cur, its value in
+ * buf if it fits cap), 0 missing (cur->slot: a free slot or NO_SLOT), <0
+ * error. */
 static int lookup(shared__region *r, const char *key, uint32_t klen,
-                  shared__copy *cur)
+                  shared__copy *cur, void *buf, uint32_t cap)
 {
-    int rc = shared__read_locked(r, key, klen, cur);
+    int rc = shared__read_locked(r, key, klen, cur, buf, cap);
     if (rc == SHARED_ENOTFOUND)
         return scan_free(r, key, klen, cur);
     return rc == 0 ? 1 : rc;
+}
+
+/* (locked) Frees slot i, which held key bytes but no valid key (its own
+ * corrupt slot, see the note at the top). */
+static int clear_corrupt(shared__region *r, uint32_t i)
+{
+    int rc = journal_save(r, i);
+    if (rc)
+        return rc;
+    draw_version(r, 0);
+    struct_open(r);
+    shared__slot_clear(r, i);
+    STORE(&r->hint[i], 0);
+    struct_close(r);
+    return 0;
 }
 
 int shared__op_put(shared__region *r, const char *key, uint32_t klen,
@@ -144,9 +223,16 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
                    uint64_t *version)
 {
     shared__copy cur, next;
-    int exists = lookup(r, key, klen, &cur);
+    uint32_t own = NO_SLOT;
+    /* Only a plain set replaces a corrupt key; cas must compare with it. */
+    int met = expected ? 0 : settle_corrupt(r, key, klen, &own);
+    int exists = lookup(r, key, klen, &cur, NULL, 0);
     if (exists < 0)
         return exists;
+    if (!exists && own != NO_SLOT) {
+        cur.slot = own; /* write K over its own corrupt slot */
+        own = NO_SLOT;
+    }
     if (expected) {
         uint64_t now = exists ? cur.version : 0;
         if (now != *expected) {
@@ -157,32 +243,33 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
     }
     prepare(&next, key, klen, SHARED_TYPE_BYTES);
     next.value_len = len;
-    if (len)
-        memcpy(next.value, value, len);
-    return store(r, exists, &cur, &next, version);
+    int rc = store(r, exists, &cur, &next, value, version);
+    if (rc == 0 && own != NO_SLOT)
+        rc = clear_corrupt(r, own); /* K also had a valid slot */
+    if (met)
+        shared__rebuild(r);
+    return rc;
 }
 
 int shared__op_add(shared__region *r, const char *key, uint32_t klen,
                    int64_t delta, int64_t *result)
 {
     shared__copy cur, next;
-    int exists = lookup(r, key, klen, &cur);
+    int64_t v = 0;
+    int exists = lookup(r, key, klen, &cur, &v, sizeof v);
     if (exists < 0)
         return exists;
-    int64_t v = 0;
-    if (exists) {
-        if (cur.type != SHARED_TYPE_COUNTER)
-            return SHARED_ETYPE;
-        memcpy(&v, cur.value, sizeof v);
-    }
+    if (!exists)
+        v = 0;
+    else if (cur.type != SHARED_TYPE_COUNTER)
+        return SHARED_ETYPE;
     if ((delta > 0 && v > INT64_MAX - delta) ||
         (delta < 0 && v < INT64_MIN - delta))
         return SHARED_EOVERFLOW;
     v += delta;
     prepare(&next, key, klen, SHARED_TYPE_COUNTER);
     next.value_len = sizeof v;
-    memcpy(next.value, &v, sizeof v);
-    int rc = store(r, exists, &cur, &next, NULL);
+    int rc = store(r, exists, &cur, &next, &v, NULL);
     if (rc == 0 && result)
         *result = v;
     return rc;
@@ -191,10 +278,17 @@ int shared__op_add(shared__region *r, const char *key, uint32_t klen,
 int shared__op_del(shared__region *r, const char *key, uint32_t klen)
 {
     shared__copy cur;
-    int exists = lookup(r, key, klen, &cur);
+    uint32_t own = NO_SLOT;
+    int met = settle_corrupt(r, key, klen, &own);
+    int exists = lookup(r, key, klen, &cur, NULL, 0);
+    int rc = exists < 0 ? exists : 0;
+    if (rc == 0 && own != NO_SLOT)
+        rc = clear_corrupt(r, own);
+    if (met)
+        shared__rebuild(r);
     if (exists <= 0)
-        return exists < 0 ? exists : SHARED_ENOTFOUND;
-    int rc = journal_save(r, cur.slot);
+        return rc ? rc : met ? 0 : SHARED_ENOTFOUND;
+    rc = journal_save(r, cur.slot);
     if (rc)
         return rc;
     /* The version counter moves on, so a re-created key gets a new one. */

@@ -43,7 +43,7 @@ int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
         *idx = i;
         return 0;
     }
-    return SHARED_EFULL;
+    return SHARED_EPEERS;
 }
 
 void shared__peer_leave(shared__region *r, uint32_t idx, uint32_t pid)

@@ -70,13 +70,13 @@ void shared__count_corrupt(shared__region *r)
 /* Scans the hints for `key`. A corrupt slot whose hint matches might be the
  * key, so it is reported rather than skipped. */
 static int find(shared__region *r, const char *key, uint32_t klen, int locked,
-                shared__copy *out)
+                shared__copy *out, void *buf, uint32_t cap)
 {
     uint32_t h = shared__key_hint(key, klen);
     for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
         if (LOAD(&r->hint[i]) != h)
             continue;
-        int rc = shared__read_slot(r, i, locked, out);
+        int rc = shared__read_slot(r, i, locked, out, buf, cap);
         if (rc == 0) {
             if (out->key_len == klen && memcmp(out->key, key, klen) == 0)
                 return 0;
@@ -88,7 +88,7 @@ static int find(shared__region *r, const char *key, uint32_t klen, int locked,
 }
 
 int shared__read(shared__region *r, const char *key, uint32_t klen,
-                 shared__copy *out)
+                 shared__copy *out, void *buf, uint32_t cap)
 {
     for (int t = 0; t < LOOKUP_RETRIES; t++) {
         uint32_t tx =
@@ -99,7 +99,7 @@ int shared__read(shared__region *r, const char *key, uint32_t klen,
             return SHARED__RETRY;
         if (g & 1u)
             continue;
-        int rc = find(r, key, klen, 0, out);
+        int rc = find(r, key, klen, 0, out, buf, cap);
         if (rc != SHARED_ENOTFOUND)
             return rc;
         /* A miss counts only if no key was created or removed meanwhile. */
@@ -111,9 +111,9 @@ int shared__read(shared__region *r, const char *key, uint32_t klen,
 }
 
 int shared__read_locked(shared__region *r, const char *key, uint32_t klen,
-                        shared__copy *out)
+                        shared__copy *out, void *buf, uint32_t cap)
 {
-    return find(r, key, klen, 1, out);
+    return find(r, key, klen, 1, out, buf, cap);
 }
 
 void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out)
@@ -123,7 +123,7 @@ void shared__slot_info(shared__region *r, uint32_t i, shared_slot_info *out)
     out->index = i;
     out->seq = LOAD(&r->slot[i].seq);
     out->hint = LOAD(&r->hint[i]);
-    int rc = shared__read_slot(r, i, 1, &c);
+    int rc = shared__read_slot(r, i, 1, &c, NULL, 0);
     if (rc == SHARED_ENOTFOUND) {
         out->state = SHARED_SLOT_FREE;
     } else if (rc != 0) {

@@ -7,6 +7,17 @@
  * data into a private copy, acquire fence, re-load the sequence; equal and
  * even means the copy is whole. The copy is then validated, never the live
  * slot, so a concurrent or hostile writer can not make us read out of bounds.
+ *
+ * Stack use is small and independent of SHARED_VALUE_MAX: no value ever
+ * passes through a buffer of ours. A read copies the fixed part of the
+ * image (meta, version, checksum, key: 88 bytes) privately and validates it,
+ * then loads each value word exactly once, feeds it to the checksum and
+ * stores it straight into the caller's buffer (when the value fits), so the
+ * bytes delivered are the bytes checked. A write builds each value word from
+ * the caller's bytes as it stores it, and stores the checksum last. The
+ * caller's buffer therefore holds meaningless bytes after a read that fails
+ * (a torn lock-free attempt, a checksum mismatch): only a read that returns
+ * 0 gives it a value.
  */
 #include <string.h>
 
@@ -15,14 +26,13 @@
 /* Lock-free attempts before a read gives up and takes the lock. */
 #define SEQ_RETRIES 64
 
-/* Private (non-atomic) copy of an image. */
-typedef struct raw_image {
+/* Private (non-atomic) copy of an image's fixed part: all but the value. */
+typedef struct raw_head {
     uint64_t meta;
     uint64_t version;
     uint64_t check;
     uint64_t key[SHARED__KEY_WORDS];
-    uint64_t value[SHARED__VALUE_WORDS];
-} raw_image;
+} raw_head;
 
 uint64_t shared__meta(uint32_t state, uint32_t type, uint32_t klen,
                       uint32_t vlen)
@@ -45,17 +55,15 @@ static uint32_t value_words(uint64_t meta)
     return (vlen + 7u) / 8u;
 }
 
-static uint64_t raw_checksum(const raw_image *img)
+/* The checksum of the fixed part; the value words are mixed in after. */
+static uint64_t head_sum(const raw_head *h)
 {
-    uint64_t h = 0x243f6a8885a308d3ull;
-    h = shared__mix(h, img->meta);
-    h = shared__mix(h, img->version);
+    uint64_t sum = 0x243f6a8885a308d3ull;
+    sum = shared__mix(sum, h->meta);
+    sum = shared__mix(sum, h->version);
     for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
-        h = shared__mix(h, img->key[i]);
-    uint32_t n = value_words(img->meta);
-    for (uint32_t i = 0; i < n; i++)
-        h = shared__mix(h, img->value[i]);
-    return h;
+        sum = shared__mix(sum, h->key[i]);
+    return sum;
 }
 
 uint32_t shared__key_hint(const char *key, uint32_t klen)
@@ -68,99 +76,109 @@ uint32_t shared__key_hint(const char *key, uint32_t klen)
     return (uint32_t)(h >> 32) | 1u;
 }
 
-static void raw_load(raw_image *dst, const shared__image *src)
+static void head_load(raw_head *dst, const shared__image *src)
 {
     dst->meta = LOAD(&src->meta);
     dst->version = LOAD(&src->version);
     dst->check = LOAD(&src->check);
     for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
         dst->key[i] = LOAD(&src->key[i]);
-    uint32_t n = value_words(dst->meta);
-    for (uint32_t i = 0; i < n; i++)
-        dst->value[i] = LOAD(&src->value[i]);
 }
 
-static void raw_store(shared__image *dst, const raw_image *src)
+/* Word i of a value of len bytes at src, NUL padded. */
+static uint64_t value_word(const unsigned char *src, uint32_t len, uint32_t i)
 {
-    STORE(&dst->meta, src->meta);
-    STORE(&dst->version, src->version);
+    uint64_t w = 0;
+    uint32_t at = i * 8u, n = len - at < 8u ? len - at : 8u;
+    memcpy(&w, src + at, n);
+    return w;
+}
+
+/*
+ * Stores an image: the fixed part, then each value word (as many as h->meta
+ * declares, clamped), taken from `words` (another image) or built from
+ * `bytes` (len bytes), then the checksum last: computed from the words
+ * stored when `bytes` is set, else h->check as it was.
+ */
+static void image_store(shared__image *dst, const raw_head *h,
+                        const shared__image *words, const unsigned char *bytes,
+                        uint32_t len)
+{
+    uint64_t sum = head_sum(h);
+    uint32_t n = value_words(h->meta);
+    STORE(&dst->meta, h->meta);
+    STORE(&dst->version, h->version);
     for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
-        STORE(&dst->key[i], src->key[i]);
-    uint32_t n = value_words(src->meta);
+        STORE(&dst->key[i], h->key[i]);
     for (uint32_t i = 0; i < n; i++) {
         if (i == n / 2)
             SHARED__CRASH_POINT(20); /* half of the value written */
-        STORE(&dst->value[i], src->value[i]);
+        uint64_t w = bytes ? value_word(bytes, len, i) : LOAD(&words->value[i]);
+        sum = shared__mix(sum, w);
+        STORE(&dst->value[i], w);
     }
-    STORE(&dst->check, src->check);
+    STORE(&dst->check, bytes ? sum : h->check);
 }
 
-static int raw_decode(const raw_image *img, shared__copy *out)
+/*
+ * Decodes and validates an image into *out; the value goes to buf when it
+ * fits in cap bytes (see the note at the top). 0 (used), SHARED_ENOTFOUND
+ * (free) or SHARED_ECORRUPT.
+ */
+static int image_read(const shared__image *img, shared__copy *out, void *buf,
+                      uint32_t cap)
 {
-    uint32_t state = (uint32_t)(img->meta & 0xffu);
+    raw_head h;
+    head_load(&h, img);
+    uint32_t state = (uint32_t)(h.meta & 0xffu);
     if (state == SHARED__SLOT_FREE) {
         out->state = SHARED__SLOT_FREE;
-        return img->meta == 0 ? SHARED_ENOTFOUND : SHARED_ECORRUPT;
+        return h.meta == 0 ? SHARED_ENOTFOUND : SHARED_ECORRUPT;
     }
-    uint32_t type = (uint32_t)((img->meta >> 8) & 0xffu);
-    uint32_t klen = (uint32_t)((img->meta >> 16) & 0xffu);
-    uint32_t vlen = meta_vlen(img->meta);
+    uint32_t type = (uint32_t)((h.meta >> 8) & 0xffu);
+    uint32_t klen = (uint32_t)((h.meta >> 16) & 0xffu);
+    uint32_t vlen = meta_vlen(h.meta);
     if (state != SHARED__SLOT_USED || klen < 1 || klen > SHARED_KEY_MAX ||
-        vlen > SHARED_VALUE_MAX || img->version == 0 ||
-        (img->meta & 0xff000000ull) != 0)
+        vlen > SHARED_VALUE_MAX || h.version == 0 ||
+        (h.meta & 0xff000000ull) != 0)
         return SHARED_ECORRUPT;
     if (type != SHARED_TYPE_BYTES && type != SHARED_TYPE_COUNTER)
         return SHARED_ECORRUPT;
     if (type == SHARED_TYPE_COUNTER && vlen != 8)
         return SHARED_ECORRUPT;
-    if (raw_checksum(img) != img->check)
+    unsigned char *dst = buf && vlen <= cap ? buf : NULL;
+    uint64_t sum = head_sum(&h);
+    uint32_t n = (vlen + 7u) / 8u;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w = LOAD(&img->value[i]);
+        sum = shared__mix(sum, w);
+        if (dst) {
+            uint32_t at = i * 8u;
+            memcpy(dst + at, &w, vlen - at < 8u ? vlen - at : 8u);
+        }
+    }
+    if (sum != h.check)
         return SHARED_ECORRUPT;
 
-    memcpy(out->key, img->key, sizeof out->key);
+    memcpy(out->key, h.key, sizeof out->key);
     /* A key is klen non-NUL bytes followed by NUL padding. */
     for (uint32_t i = 0; i < sizeof out->key; i++) {
         if ((i < klen) != (out->key[i] != '\0'))
             return SHARED_ECORRUPT;
     }
-    memcpy(out->value, img->value, (size_t)value_words(img->meta) * 8u);
     out->state = state;
     out->type = type;
     out->key_len = klen;
     out->value_len = vlen;
-    out->version = img->version;
+    out->version = h.version;
     return 0;
-}
-
-int shared__image_decode(const shared__image *img, shared__copy *out)
-{
-    raw_image raw;
-    raw_load(&raw, img);
-    return raw_decode(&raw, out);
 }
 
 void shared__image_copy(shared__image *dst, const shared__image *src)
 {
-    raw_image raw;
-    raw_load(&raw, src);
-    raw_store(dst, &raw);
-}
-
-static void raw_encode(raw_image *dst, const shared__copy *c)
-{
-    memset(dst, 0, sizeof *dst);
-    dst->meta =
-        shared__meta(SHARED__SLOT_USED, c->type, c->key_len, c->value_len);
-    dst->version = c->version;
-    memcpy(dst->key, c->key, c->key_len);
-    memcpy(dst->value, c->value, c->value_len);
-    dst->check = raw_checksum(dst);
-}
-
-void shared__image_encode(shared__image *dst, const shared__copy *c)
-{
-    raw_image raw;
-    raw_encode(&raw, c);
-    raw_store(dst, &raw);
+    raw_head h;
+    head_load(&h, src);
+    image_store(dst, &h, src, NULL, 0);
 }
 
 /* Opens the slot's write section: the sequence becomes odd. */
@@ -177,25 +195,30 @@ static void write_end(shared__slot *s, uint32_t q)
     atomic_store_explicit(&s->seq, q + 1u, memory_order_release);
 }
 
-void shared__slot_write(shared__region *r, uint32_t i, const shared__copy *c)
+void shared__slot_write(shared__region *r, uint32_t i, const shared__copy *c,
+                        const void *value)
 {
-    raw_image raw;
-    raw_encode(&raw, c);
+    raw_head h;
+    memset(&h, 0, sizeof h);
+    h.meta = shared__meta(SHARED__SLOT_USED, c->type, c->key_len, c->value_len);
+    h.version = c->version;
+    memcpy(h.key, c->key, c->key_len);
     shared__slot *s = &r->slot[i];
     uint32_t q = write_begin(s);
     SHARED__CRASH_POINT(21); /* sequence odd, nothing written */
-    raw_store(&s->img, &raw);
+    image_store(&s->img, &h, NULL, value ? value : (const void *)"",
+                c->value_len);
     SHARED__CRASH_POINT(22); /* written, sequence still odd */
     write_end(s, q);
 }
 
 void shared__slot_clear(shared__region *r, uint32_t i)
 {
-    raw_image raw;
-    memset(&raw, 0, sizeof raw);
+    raw_head h;
+    memset(&h, 0, sizeof h);
     shared__slot *s = &r->slot[i];
     uint32_t q = write_begin(s);
-    raw_store(&s->img, &raw);
+    image_store(&s->img, &h, NULL, NULL, 0); /* no value words, check 0 */
     SHARED__CRASH_POINT(23);
     write_end(s, q);
 }
@@ -203,23 +226,19 @@ void shared__slot_clear(shared__region *r, uint32_t i)
 void shared__slot_restore(shared__region *r, uint32_t i,
                           const shared__image *img)
 {
-    raw_image raw;
-    raw_load(&raw, img);
     shared__slot *s = &r->slot[i];
     uint32_t q = write_begin(s);
-    raw_store(&s->img, &raw);
+    shared__image_copy(&s->img, img);
     write_end(s, q);
 }
 
 int shared__read_slot(shared__region *r, uint32_t i, int locked,
-                      shared__copy *out)
+                      shared__copy *out, void *buf, uint32_t cap)
 {
-    raw_image raw;
     int rc;
     out->slot = i;
     if (locked) {
-        raw_load(&raw, &r->slot[i].img);
-        rc = raw_decode(&raw, out);
+        rc = image_read(&r->slot[i].img, out, buf, cap);
     } else {
         rc = SHARED__RETRY;
         for (int t = 0; t < SEQ_RETRIES && rc == SHARED__RETRY; t++) {
@@ -233,10 +252,10 @@ int shared__read_slot(shared__region *r, uint32_t i, int locked,
                 atomic_load_explicit(&r->slot[i].seq, memory_order_acquire);
             if (s1 & 1u)
                 continue;
-            raw_load(&raw, &r->slot[i].img);
+            int got = image_read(&r->slot[i].img, out, buf, cap);
             atomic_thread_fence(memory_order_acquire);
             if (LOAD(&r->slot[i].seq) == s1 && LOAD(&r->hdr.tx_gen) == tx)
-                rc = raw_decode(&raw, out);
+                rc = got;
         }
     }
     if (rc == SHARED_ECORRUPT)

@@ -24,14 +24,13 @@ uint64_t shared__meta(uint32_t state, uint32_t type, uint32_t klen,
 uint32_t shared__key_hint(const char *key, uint32_t klen);
 
 /* Copies `src` to `dst`, relaxed word by word; the value words copied are
- * those the source's meta declares (clamped to the buffer). */
+ * those the source's meta declares (clamped to the slot). */
 void shared__image_copy(shared__image *dst, const shared__image *src);
 
-/* Encodes a copy (state USED, with key and value) into an image. */
-void shared__image_encode(shared__image *dst, const shared__copy *c);
-
-/* Writes the image into slot i as one seqlock critical section. */
-void shared__slot_write(shared__region *r, uint32_t i, const shared__copy *c);
+/* Writes slot i as one seqlock critical section: the key, type, length and
+ * version of `c` (state USED) and c->value_len bytes at `value`. */
+void shared__slot_write(shared__region *r, uint32_t i, const shared__copy *c,
+                        const void *value);
 
 /* Writes a free image into slot i. */
 void shared__slot_clear(shared__region *r, uint32_t i);
@@ -39,9 +38,5 @@ void shared__slot_clear(shared__region *r, uint32_t i);
 /* Restores slot i from a journal image. */
 void shared__slot_restore(shared__region *r, uint32_t i,
                           const shared__image *img);
-
-/* Decodes and validates an image: 0 (used), SHARED_ENOTFOUND (free) or
- * SHARED_ECORRUPT. */
-int shared__image_decode(const shared__image *img, shared__copy *out);
 
 #endif /* SHARED_SLOT_H */

@@ -59,10 +59,16 @@
  *   SHARED_JOURNAL_MAX slots, SHARED_MAX_PEERS processes, SHARED_CHANNELS
  *   channels of SHARED_CHANNEL_DEPTH messages of 0..SHARED_MSG_MAX bytes,
  *   and (Windows) 256 threads blocked in waits at once.
- *   A full table is SHARED_EFULL; no key is ever evicted.
+ *   Each limit has its own error: SHARED_EFULL (keys), SHARED_ETXFULL
+ *   (journal), SHARED_ECHANFULL (one channel), SHARED_ECHANNELS (the
+ *   channel table), SHARED_EPEERS (processes), SHARED_EWAITERS (Windows
+ *   waiters). No key is ever evicted.
  * - Every call that waits for the lock gives up after the timeout set with
  *   shared_set_timeout() (default SHARED_DEFAULT_TIMEOUT_MS) and returns
- *   SHARED_ETIMEDOUT. No call waits forever.
+ *   SHARED_ETIMEDOUT. No call waits forever. A call that takes a timeout of
+ *   its own (shared_wait, shared_send, shared_recv) returns within that
+ *   timeout plus SHARED_WAIT_MARGIN_MS, also while another thread or
+ *   process holds the lock.
  * - Reads (shared_get, shared_foreach) take no lock when they can: they are
  *   consistent per key and never show a transaction that has not committed.
  *   Under contention they fall back to the lock, so they can time out too.
@@ -71,6 +77,13 @@
  *
  * All functions return 0 (SHARED_OK) or a negative SHARED_E* code unless
  * documented otherwise. Nothing is changed when a call fails.
+ *
+ * "Attach errors", which every function that reaches the state can return
+ * (attaching happens on a process's first call, and again after the state
+ * was closed): SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
+ * SHARED_EACCESS, SHARED_ESYSTEM, SHARED_EINVAL (bad SHARED_INSTANCE),
+ * SHARED_ETIMEDOUT, SHARED_ECORRUPT (a lock that is not usable) and
+ * SHARED_EPEERS (SHARED_MAX_PEERS processes already registered).
  */
 #ifndef SHARED_H
 #define SHARED_H
@@ -104,6 +117,15 @@ extern "C" {
 /* Default lock timeout in milliseconds (see shared_set_timeout). */
 #define SHARED_DEFAULT_TIMEOUT_MS 5000u
 
+/*
+ * The most a call given its own timeout (shared_wait, shared_send,
+ * shared_recv) may take beyond it, in milliseconds, besides scheduling
+ * delays: such a call waits for the lock at most the time it has left, but
+ * at least this long (so that 0 ms is not failed by a lock held for an
+ * instant), and never longer than the process lock timeout.
+ */
+#define SHARED_WAIT_MARGIN_MS 10u
+
 /* Value types, as reported in shared_entry.type. */
 #define SHARED_TYPE_BYTES 1u   /* set with shared_set / shared_cas */
 #define SHARED_TYPE_COUNTER 2u /* created by shared_add: an int64_t */
@@ -135,7 +157,10 @@ extern "C" {
   XX(ESYSTEM, -20, "an operating system call failed (shared_last_os_error)")   \
   XX(EINVAL, -21, "invalid argument")                                          \
   XX(ENOMEM, -22, "out of memory")                                             \
-  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")
+  XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")         \
+  XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")            \
+  XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")               \
+  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")
 
 typedef enum shared_error {
     SHARED_OK = 0,
@@ -255,20 +280,24 @@ typedef int (*shared_foreach_fn)(const shared_entry *entry, void *ctx);
  *   key    NUL-terminated, 1..SHARED_KEY_MAX bytes.
  *   value  may be NULL only when len is 0.
  *   len    0..SHARED_VALUE_MAX.
+ * A key whose slot is damaged (reads of it are SHARED_ECORRUPT) is replaced:
+ * if the slot still holds the key's bytes it is overwritten, else the key
+ * is stored anew and the damaged slot no longer answers for it (it stays,
+ * listed by shared_inspect, until shared_reset). See dll/core/ops.c.
  * Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
  * SHARED_EVALTOOLONG, SHARED_EFULL (new key, table full), SHARED_ETIMEDOUT,
- * SHARED_ETXFULL (inside a transaction), SHARED_ECORRUPT, and the attach
- * errors (SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
- * SHARED_EACCESS, SHARED_ESYSTEM; and, as attaching registers this process
- * under the lock, SHARED_ETIMEDOUT and SHARED_ECORRUPT: the lock is
- * damaged, see shared_repair).
+ * SHARED_ETXFULL (inside a transaction), SHARED_ECORRUPT (the journal
+ * holds garbage, or the lock is damaged: see shared_repair), attach errors.
  */
 SHARED_API int shared_set(const char *key, const void *value, uint32_t len);
 
 /*
  * Copies the value of `key` into `buf` (capacity `cap` bytes).
  *   len      required: receives the value's length, also when the buffer is
- *            too small (then SHARED_ETOOBIG and nothing is copied).
+ *            too small (then SHARED_ETOOBIG).
+ * The value is copied straight from the shared state into buf (the library
+ * keeps no copy of it on its stack, whatever SHARED_VALUE_MAX): after any
+ * error the first `cap` bytes of buf hold nothing meaningful.
  *   version  optional (may be NULL): receives the key's version.
  *   buf      may be NULL only when cap is 0.
  * A counter reads as 8 bytes holding an int64_t in host byte order.
@@ -281,8 +310,10 @@ SHARED_API int shared_get(const char *key, void *buf, uint32_t cap,
 
 /*
  * Removes `key`. Its version is never reused: a re-created key gets a larger
- * one. Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
- * SHARED_ENOTFOUND, SHARED_ETIMEDOUT, SHARED_ETXFULL, SHARED_ECORRUPT, attach
+ * one. A key whose slot is damaged is removed as well (as in shared_set).
+ * Errors: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_ENOTFOUND (nothing answered for the key), SHARED_ETIMEDOUT,
+ * SHARED_ETXFULL, SHARED_ECORRUPT (the journal holds garbage), attach
  * errors.
  */
 SHARED_API int shared_del(const char *key);
@@ -295,7 +326,9 @@ SHARED_API int shared_del(const char *key);
  * re-creation, or shared_reset.
  *   new_version  optional: on success the new version; on SHARED_ECONFLICT
  *                the current version (0 if the key does not exist).
- * Errors: as shared_set, plus SHARED_ECONFLICT.
+ * Errors: as shared_set, plus SHARED_ECONFLICT; a key whose slot is damaged
+ * is SHARED_ECORRUPT (its version can not be compared; shared_set or
+ * shared_del replace it).
  */
 SHARED_API int shared_cas(const char *key, uint64_t expected_version,
                           const void *value, uint32_t len,
@@ -307,7 +340,8 @@ SHARED_API int shared_cas(const char *key, uint64_t expected_version,
  *   result  optional: receives the value after the addition.
  * Errors: SHARED_ETYPE (the key holds bytes, not a counter; nothing changes),
  * SHARED_EOVERFLOW (the sum does not fit int64_t; nothing changes),
- * SHARED_EFULL, and the errors of shared_set.
+ * SHARED_ECORRUPT (the key's slot is damaged: its value is unknown), and
+ * the errors of shared_set.
  */
 SHARED_API int shared_add(const char *key, int64_t delta, int64_t *result);
 
@@ -317,10 +351,13 @@ SHARED_API int shared_add(const char *key, int64_t delta, int64_t *result);
  * held during the callbacks: they may call any shared_* function (changes
  * they make are not in the snapshot). The snapshot buffer (about
  * SHARED_MAX_KEYS * SHARED_VALUE_MAX bytes) is allocated per call.
+ * Damaged slots are skipped (and counted in corrupt_seen): every readable
+ * key is still visited, and then SHARED_ECORRUPT is returned instead of the
+ * count, so the caller knows the listing lacks the damaged keys.
  * Returns the number of keys visited (>= 0; fewer than the number of keys if
  * the callback stopped early), or a negative error: SHARED_ENULL,
- * SHARED_ENOMEM, SHARED_ETIMEDOUT, SHARED_ECORRUPT (returned after every
- * readable key was visited), attach errors.
+ * SHARED_ENOMEM, SHARED_ETIMEDOUT, SHARED_ECORRUPT (after every readable key
+ * was visited, see above), attach errors.
  */
 SHARED_API int shared_foreach(shared_foreach_fn fn, void *ctx);
 
@@ -342,10 +379,13 @@ SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
  * A change made after the caller read seen_version is never missed, every
  * waiter of every process wakes, and a waiting thread uses no CPU.
  *   new_version  optional: the version (or change count) now.
- * Returns 0 on a change, SHARED_ETIMEDOUT (new_version still reported),
- * SHARED_EINTX (waiting inside a transaction would block everyone),
- * SHARED_EFULL (Windows: 256 threads already wait), key
- * errors, SHARED_ECORRUPT, attach errors.
+ * Returns within timeout_ms plus SHARED_WAIT_MARGIN_MS, also while another
+ * process holds the lock or a transaction.
+ * Returns 0 on a change, SHARED_ETIMEDOUT (no change in time, or the lock
+ * not had in time; new_version still reported), SHARED_EINTX (waiting
+ * inside a transaction would block everyone), SHARED_EWAITERS (Windows: 256
+ * threads already wait), SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG,
+ * SHARED_ECORRUPT (the key's slot is damaged), attach errors.
  */
 SHARED_API int shared_wait(const char *key, uint64_t seen_version,
                            uint32_t timeout_ms, uint64_t *new_version);
@@ -355,24 +395,35 @@ SHARED_API int shared_wait(const char *key, uint64_t seen_version,
  * `channel` (1..SHARED_KEY_MAX bytes; created on first use). Each message is
  * received exactly once, by one receiver, in the order it was sent (per
  * sender). If the channel is full, waits up to timeout_ms for room
- * (0: never waits). When all SHARED_CHANNELS are in use, creating one
- * recycles a channel that holds no message (its counts restart). Errors:
- * SHARED_EFULL (still full at the timeout), SHARED_ECHANNELS (every channel
- * holds messages), SHARED_EVALTOOLONG,
- * SHARED_ENULL, key errors for the name, SHARED_EINTX (not inside a
- * transaction), SHARED_ETIMEDOUT (the lock), SHARED_ECORRUPT, attach errors.
+ * (0: does not wait for room; see SHARED_WAIT_MARGIN_MS for the lock).
+ * When all SHARED_CHANNELS are in use, creating one recycles a channel that
+ * holds no message and on which no receiver waits (its counts restart).
+ * Errors: SHARED_ECHANFULL (the channel still holds SHARED_CHANNEL_DEPTH
+ * messages at the timeout), SHARED_ECHANNELS (no channel of that name, and
+ * every channel holds messages or has a waiting receiver),
+ * SHARED_EVALTOOLONG, SHARED_ENULL, SHARED_EKEYEMPTY and SHARED_EKEYTOOLONG
+ * (the name), SHARED_EINTX (not inside a transaction), SHARED_ETIMEDOUT (the
+ * lock not had in time), SHARED_ECORRUPT (the channel's ring is damaged),
+ * SHARED_EWAITERS (Windows: 256 threads already wait), attach errors.
  */
 SHARED_API int shared_send(const char *channel, const void *msg, uint32_t len,
                            uint32_t timeout_ms);
 
 /*
  * Takes the oldest message from the channel into `buf` (capacity `cap`),
- * waiting up to timeout_ms for one (0: never waits). `len` receives its
- * length. Errors: SHARED_ETIMEDOUT (still empty at the timeout),
- * SHARED_ETOOBIG (buffer too small: the message stays queued, len tells its
- * size), SHARED_ECORRUPT (a damaged message: it is dropped, the next call
- * gets the next one), SHARED_ECHANNELS, SHARED_ENULL, key errors,
- * SHARED_EINTX, attach errors.
+ * waiting up to timeout_ms for one (0: does not wait for a message; see
+ * SHARED_WAIT_MARGIN_MS for the lock). `len` receives its length.
+ * Receiving never creates a channel: on a name no sender has created yet
+ * it waits, as on an empty channel, until a sender creates it and sends.
+ * While a receiver waits on a channel, that channel is not recycled for
+ * another name (a receiver that dies stops counting within 2 s).
+ * Errors: SHARED_ETIMEDOUT (no message in time, or the lock not had in
+ * time), SHARED_ETOOBIG (buffer too small: the message stays queued, len
+ * tells its size), SHARED_ECORRUPT (a damaged message: it is dropped, the
+ * next call gets the next one), SHARED_ENULL, SHARED_EKEYEMPTY and
+ * SHARED_EKEYTOOLONG (the name), SHARED_EINTX, SHARED_EWAITERS (Windows:
+ * 256 threads already wait), attach errors. After an error buf's contents
+ * are unspecified.
  */
 SHARED_API int shared_recv(const char *channel, void *buf, uint32_t cap,
                            uint32_t *len, uint32_t timeout_ms);

@@ -192,7 +192,7 @@ int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms)
 {
     uint32_t idx = claim(r), gen = 0;
     if (idx == UINT32_MAX)
-        return SHARED_EFULL;
+        return SHARED_EWAITERS;
     shared__waiter *w = &r->waiter[idx];
     test_stop("claim");
     atomic_store(&w->start_time, self_start());
