@@ -2,7 +2,7 @@
 # build.sh: install dependencies, configure, build and test the three presets.
 #
 #   ./build.sh                  build every preset whose tools are present
-#   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win
+#   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win, clang-cl
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW)
 #   ./build.sh demo [--windows] [ARGS...]
 #                               build and run sharedemo (natively, or the .exe under wine)
@@ -17,7 +17,7 @@ cd "$ROOT"
 BUILD="$ROOT/build"
 DEPS="$BUILD/deps"
 CHECK_PREFIX="$DEPS/check-mingw"   # Check built with the MinGW toolchain
-PRESETS=(linux mingw clang-win)
+PRESETS=(linux mingw clang-win clang-cl)
 JOBS="${JOBS:-2}"
 MINGW_CC=x86_64-w64-mingw32-gcc-posix
 WINE=/usr/lib/wine/wine64
@@ -57,6 +57,9 @@ missing_packages() {
         "file:$WINE wine64"
         "pkg:check check"                             # Linux Check (static lib + pkg-config)
         "cmd:dpkg-source dpkg-dev"                    # for apt-get source check
+        "file:/usr/lib/llvm-14/bin/clang-cl clang-tools-14"   # clang-cl preset
+        "file:/usr/lib/llvm-14/bin/lld-link lld-14"
+        "file:/usr/include/wine/wine/windows/windows.h libwine-dev"  # Wine's SDK
     )
     local item probe pkg
     for item in "${want[@]}"; do
@@ -154,11 +157,84 @@ build_check_mingw() {
     log "Check $version installed in $CHECK_PREFIX"
 }
 
+# ------------------------------------- clang-cl: Wine's SDK as the Windows SDK
+
+WINSDK="$DEPS/winsdk"              # SDK folder of the clang-cl toolchain
+CHECK_CLANG_CL_PREFIX="$DEPS/check-clang-cl"
+LLVM_BIN=/usr/lib/llvm-14/bin
+WINE_WINLIB=/usr/lib/x86_64-linux-gnu/wine/x86_64-windows
+
+winsdk_present() { [ -f "$WINSDK/lib/msvc-crt.lib" ] && [ -f "$WINSDK/lib/oldnames.lib" ]; }
+
+# build/deps/winsdk/lib: <name>.lib links to Wine's PE import libraries
+# lib<name>.a (lld-link looks for <name>.lib), with msvcrt.lib = ucrtbase (the
+# /MD runtime of MSVC 2015+), an empty oldnames.lib, and msvc-crt.lib from
+# cmake/msvc-crt (TLS directory, DLL entry, /GS cookie, _fltused).
+prepare_winsdk() {
+    winsdk_present && return 0
+    local lib="$WINSDK/lib" obj="$WINSDK/obj" a name f
+    [ -d "$WINE_WINLIB" ] || die "$WINE_WINLIB missing (apt-get install libwine-dev)"
+    log "making the clang-cl SDK folder $WINSDK"
+    rm -rf "$WINSDK"
+    mkdir -p "$lib" "$obj"
+    for a in "$WINE_WINLIB"/lib*.a; do
+        name="$(basename "$a" .a)"
+        ln -s "$a" "$lib/${name#lib}.lib"
+    done
+    ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/msvcrt.lib"
+    ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/ucrt.lib"
+    ln -sf "$WINE_WINLIB/libvcruntime140.a" "$lib/vcruntime.lib"
+    printf '!<arch>\n' >"$lib/oldnames.lib"   # an empty archive
+    for f in "$ROOT"/cmake/msvc-crt/*.c; do
+        "$LLVM_BIN/clang-cl" /nologo /c /O2 /GS- /MD /W4 /WX /Zl \
+            /imsvc /usr/include/wine/wine/msvcrt \
+            /imsvc /usr/include/wine/wine/windows \
+            /Fo"$obj/$(basename "$f" .c).obj" -- "$f" ||
+            die "compiling $f failed"
+    done
+    "$LLVM_BIN/llvm-lib" /out:"$lib/msvc-crt.lib" "$obj"/*.obj
+    winsdk_present || die "$WINSDK is incomplete"
+}
+
+check_clang_cl_present() {
+    [ -f "$CHECK_CLANG_CL_PREFIX/lib/check.lib" ] &&
+    [ -f "$CHECK_CLANG_CL_PREFIX/lib/cmake/check/check-config.cmake" ]
+}
+
+# Check for the clang-cl toolchain, from the source build_check_mingw
+# fetched, copied: its tarball lacks lib/pthread_mutex.c (added from
+# cmake/msvc-crt/check) and it includes <WinSock2.h> (a forwarding header).
+build_check_clang_cl() {
+    check_clang_cl_present && return 0
+    prepare_winsdk
+    local dir src="$DEPS/check-clang-cl-src" bld="$DEPS/check-clang-cl-build"
+    dir="$(find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
+    [ -n "$dir" ] || die "Check's source is missing (run ./build.sh deps)"
+    rm -rf "$src" "$bld" "$CHECK_CLANG_CL_PREFIX"
+    cp -a "$dir" "$src"
+    cp "$ROOT/cmake/msvc-crt/check/pthread_mutex.c" "$src/lib/"
+    log "building Check for clang-cl"
+    CFLAGS="/imsvc $ROOT/cmake/msvc-crt/check/include" cmake -S "$src" -B "$bld" -G "Unix Makefiles" \
+        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-clang-cl.cmake" \
+        -DSHARED_WINSDK="$WINSDK" \
+        -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_INSTALL_PREFIX="$CHECK_CLANG_CL_PREFIX" \
+        -DBUILD_TESTING=OFF \
+        >"$DEPS/check-clang-cl-configure.log" 2>&1 ||
+        { cat "$DEPS/check-clang-cl-configure.log" >&2; die "configuring Check for clang-cl failed"; }
+    cmake --build "$bld" -j"$JOBS" >"$DEPS/check-clang-cl-build.log" 2>&1 ||
+        { tail -n 50 "$DEPS/check-clang-cl-build.log" >&2; die "building Check for clang-cl failed"; }
+    cmake --install "$bld" >/dev/null
+    check_clang_cl_present || die "Check for clang-cl lacks check.lib or its CMake config"
+    log "Check installed in $CHECK_CLANG_CL_PREFIX"
+}
+
 deps() {
     # Add deb-src before installing packages, so one apt-get update serves both.
     check_mingw_present || ensure_deb_src
     install_packages
     build_check_mingw
+    build_check_clang_cl
 }
 
 # -------------------------------------------------------------------- presets
@@ -176,6 +252,9 @@ preset_blocker() {
                        echo "clang/lld missing"
                    command -v "$MINGW_CC" >/dev/null || echo "$MINGW_CC missing"
                    check_mingw_present || echo "Check for MinGW missing" ;;
+        clang-cl)  [ -x "$LLVM_BIN/clang-cl" ] || echo "clang-cl missing"
+                   winsdk_present || echo "clang-cl SDK folder missing"
+                   check_clang_cl_present || echo "Check for clang-cl missing" ;;
     esac
 }
 
