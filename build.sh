@@ -59,6 +59,7 @@ missing_packages() {
         "cmd:dpkg-source dpkg-dev"                    # for apt-get source check
         "file:/usr/lib/llvm-14/bin/clang-cl clang-tools-14"   # clang-cl preset
         "file:/usr/lib/llvm-14/bin/lld-link lld-14"
+        "file:/usr/lib/llvm-14/bin/llvm-lib llvm-14"
         "pkg:libwine-dev:amd64 libwine-dev"            # Wine's SDK (headers, import libraries)
         "cmd:npm npm"                                 # Windows CMake/Ninja/zig for build.bat under Wine
     )
