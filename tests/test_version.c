@@ -43,7 +43,7 @@ START_TEST(version_build_id_is_the_sections)
 }
 END_TEST
 
-#ifdef SHARED_TEST_WIN
+#ifdef SHARED_TEST_VERSIONINFO
 /* path = the directory of shared.dll + name. */
 static void beside_library(char *path, size_t cap, const char *name)
 {
@@ -87,7 +87,7 @@ Suite *version_suite(void)
     TCase *tc = tcase_with_fixture("version");
     tcase_add_test(tc, version_string_matches_the_header);
     tcase_add_test(tc, version_build_id_is_the_sections);
-#ifdef SHARED_TEST_WIN
+#ifdef SHARED_TEST_VERSIONINFO
     tcase_add_test(tc, versioninfo_of_dll_and_programs);
 #endif
     suite_add_tcase(s, tc);
