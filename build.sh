@@ -65,13 +65,13 @@ missing_packages() {
         "file:$WINE wine64"
         "cmd:$MINGW_X86_CC gcc-mingw-w64-i686-posix"
         "cmd:i686-w64-mingw32-objdump binutils-mingw-w64-i686"
-        "file:$WINE32 wine32:i386"                    # after ensure_i386_arch
+        "win32:$WINE32 wine32:i386"                   # after ensure_i386_arch
         "pkg:check check"                             # Linux Check (static lib + pkg-config)
         "cmd:dpkg-source dpkg-dev"                    # for apt-get source check
         "file:/usr/lib/llvm-14/bin/clang-cl clang-tools-14"   # clang-cl preset
         "file:/usr/lib/llvm-14/bin/lld-link lld-14"
         "file:/usr/lib/llvm-14/bin/llvm-lib llvm-14"
-        "pkg:libwine-dev:amd64 libwine-dev"            # Wine's SDK (headers, import libraries)
+        "pkg:libwine-dev libwine-dev"                  # Wine's SDK (headers, import libraries)
         "cmd:npm npm"                                 # Windows CMake/Ninja/zig for build.bat under Wine
     )
     local item probe pkg
@@ -80,6 +80,8 @@ missing_packages() {
         case "$probe" in
             cmd:*)  command -v "${probe#cmd:}" >/dev/null 2>&1 || echo "$pkg" ;;
             file:*) [ -x "${probe#file:}" ] || echo "$pkg" ;;
+            # wine32 only where the kernel runs 32-bit x86 programs at all.
+            win32:*) ia32_runs && { [ -x "${probe#win32:}" ] || echo "$pkg"; } ;;
             # Native architecture: with a second (multiarch) instance
             # installed, a bare name is ambiguous to dpkg -s.
             pkg:*)  dpkg -s "${probe#pkg:}:$(dpkg --print-architecture)" \
@@ -179,8 +181,30 @@ CHECK_X86_PREFIX="$DEPS/check-mingw-x86"   # Check built with the i686 toolchain
 MINGW_X86_CC=i686-w64-mingw32-gcc-posix
 WINE32=/usr/lib/wine/wine   # wine32's loader: wine64 hands 32-bit programs to it
 
+# 1 if this kernel runs 32-bit x86 programs (wine32's loader is one). Some
+# VMs boot with ia32_emulation=off: "Exec format error". Probed with a tiny
+# static i386 program (clang + lld, no 32-bit libc needed), once per run.
+IA32_RUNS=""
+ia32_runs() {
+    if [ -z "$IA32_RUNS" ]; then
+        local dir="$DEPS/ia32-probe"
+        mkdir -p "$dir"
+        printf '%s\n' 'void _start(void) { __asm__ volatile(' \
+            '"movl $1, %eax\n movl $0, %ebx\n int $0x80"); }' >"$dir/probe.c"
+        IA32_RUNS=no
+        if clang --target=i386-linux-gnu -nostdlib -static -fuse-ld=lld \
+               -o "$dir/probe" "$dir/probe.c" >/dev/null 2>&1 &&
+           "$dir/probe" >/dev/null 2>&1; then
+            IA32_RUNS=yes
+        fi
+    fi
+    [ "$IA32_RUNS" = yes ]
+}
+
 # wine32 is an i386 package: the architecture must be known to dpkg first.
+# Not done where 32-bit programs cannot run (wine32 would be useless there).
 ensure_i386_arch() {
+    ia32_runs || return 0
     dpkg --print-foreign-architectures | grep -qx i386 && return 0
     log "dpkg --add-architecture i386 (for wine32)"
     as_root dpkg --add-architecture i386
@@ -221,7 +245,9 @@ build_check_mingw_x86() {
 # hands them to wine32's loader, an i386 Linux program, which needs a kernel
 # that runs 32-bit code (some VMs boot with ia32_emulation=off).
 win32_run_blocker() {
-    if [ ! -x "$WINE32" ]; then
+    if ! ia32_runs; then
+        echo "this kernel cannot run 32-bit x86 programs (ia32 emulation off)"
+    elif [ ! -x "$WINE32" ]; then
         echo "wine32 missing"
     elif ! "$WINE32" --version >/dev/null 2>&1; then
         echo "this kernel cannot run 32-bit programs (ia32 emulation off?): $WINE32 does not start"
@@ -235,7 +261,7 @@ CHECK_CLANG_CL_PREFIX="$DEPS/check-clang-cl"
 LLVM_BIN=/usr/lib/llvm-14/bin
 WINE_WINLIB=/usr/lib/x86_64-linux-gnu/wine/x86_64-windows
 
-WINSDK_STAMP="winsdk 2"           # bump when prepare_winsdk changes
+WINSDK_STAMP="winsdk 3"           # bump when prepare_winsdk changes
 winsdk_present() { [ "$(cat "$WINSDK/STAMP" 2>/dev/null)" = "$WINSDK_STAMP" ]; }
 
 # build/deps/winsdk/lib: <name>.lib links to Wine's PE import libraries

@@ -6,7 +6,6 @@
  * allows (SHARED_VALUE_MAX 1 MiB, SHARED_MSG_MAX 64 KiB), where a copy of a
  * slot or a message on the stack would not fit.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,11 +24,10 @@ typedef struct job {
     outcome out;
 } job;
 
-static void *trampoline(void *p)
+static void trampoline(void *p)
 {
     job *j = p;
     j->fn(&j->out);
-    return NULL;
 }
 
 /* Runs fn on a thread with a STACK_BYTES stack; Check's assertions stay on
@@ -37,15 +35,9 @@ static void *trampoline(void *p)
 static void on_small_stack(void (*fn)(outcome *))
 {
     static job j;
-    pthread_attr_t a;
-    pthread_t t;
     memset(&j, 0, sizeof j);
     j.fn = fn;
-    ck_assert_int_eq(pthread_attr_init(&a), 0);
-    ck_assert_int_eq(pthread_attr_setstacksize(&a, STACK_BYTES), 0);
-    ck_assert_int_eq(pthread_create(&t, &a, trampoline, &j), 0);
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-    pthread_attr_destroy(&a);
+    ck_assert_int_eq(run_on_stack(STACK_BYTES, trampoline, &j), 0);
     ck_assert_msg(j.out.why[0] == '\0', "%s", j.out.why);
 }
 

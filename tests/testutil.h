@@ -75,6 +75,10 @@ void unique_name(char *buf, size_t cap, const char *prefix);
 shared__region *live_region(void);
 
 /* Path of the built library file. */
+/* Runs fn(arg) on a new thread whose stack is stack_bytes, and waits for
+ * it: 0, or -1 if the thread could not be made or joined. */
+int run_on_stack(size_t stack_bytes, void (*fn)(void *), void *arg);
+
 const char *library_path(void);
 
 /* Names the built library exports (ELF: defined global functions whose

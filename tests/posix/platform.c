@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,4 +96,28 @@ int library_exports(char (*names)[EXPORT_NAME_MAX], int max)
     free(img);
     fclose(f);
     return n;
+}
+
+typedef struct stack_job {
+    void (*fn)(void *);
+    void *arg;
+} stack_job;
+
+static void *stack_trampoline(void *p)
+{
+    stack_job *j = p;
+    j->fn(j->arg);
+    return NULL;
+}
+
+int run_on_stack(size_t stack_bytes, void (*fn)(void *), void *arg)
+{
+    stack_job j = {fn, arg};
+    pthread_attr_t a;
+    pthread_t t;
+    int ok = pthread_attr_init(&a) == 0 &&
+             pthread_attr_setstacksize(&a, stack_bytes) == 0 &&
+             pthread_create(&t, &a, stack_trampoline, &j) == 0;
+    pthread_attr_destroy(&a);
+    return ok && pthread_join(t, NULL) == 0 ? 0 : -1;
 }

@@ -77,3 +77,29 @@ void platform_cleanup(void)
 {
     proc_kill_all();
 }
+
+typedef struct stack_job {
+    void (*fn)(void *);
+    void *arg;
+} stack_job;
+
+static DWORD WINAPI stack_trampoline(LPVOID p)
+{
+    stack_job *j = p;
+    j->fn(j->arg);
+    return 0;
+}
+
+/* The stack is a reservation of exactly stack_bytes: the thread cannot
+ * grow past it (a guard page stops it), as with pthread_attr_setstacksize. */
+int run_on_stack(size_t stack_bytes, void (*fn)(void *), void *arg)
+{
+    stack_job j = {fn, arg};
+    HANDLE t = CreateThread(NULL, stack_bytes, stack_trampoline, &j,
+                            STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (!t)
+        return -1;
+    DWORD w = WaitForSingleObject(t, 600000); /* bounded: ctest gives 300 s */
+    CloseHandle(t);
+    return w == WAIT_OBJECT_0 ? 0 : -1;
+}

@@ -305,11 +305,11 @@ START_TEST(a_failed_attach_leaks_no_handle)
     for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
         atomic_store(&g_a.r->peer[i].owner, me);
     for (int i = 0; i < 3; i++)
-        ck_assert_code(g_a.set("id.k", "v", 1), SHARED_EFULL);
+        ck_assert_code(g_a.set("id.k", "v", 1), SHARED_EPEERS);
     uint32_t before = count_handles();
     ck_assert_uint_gt(before, 0);
     for (int i = 0; i < 100; i++)
-        ck_assert_code(g_a.set("id.k", "v", 1), SHARED_EFULL);
+        ck_assert_code(g_a.set("id.k", "v", 1), SHARED_EPEERS);
     uint32_t after = count_handles();
     ck_assert_msg(after <= before + 2,
                   "%u handles before 100 failed attaches, %u after", before,
