@@ -2,12 +2,15 @@
 # build.sh: install dependencies, configure, build and test the three presets.
 #
 #   ./build.sh                  build every preset whose tools are present
-#   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win
+#   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win,
+#                               then linux-asan, linux-tsan and each fuzz target 60 s
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW)
 #   ./build.sh demo [--windows] [ARGS...]
 #                               build and run sharedemo (natively, or the .exe under wine)
 #   ./build.sh bench [--windows] [--ms N]
 #                               build and run shared_bench (ratios vs a locked read)
+#   ./build.sh fuzz [--seconds N]
+#                               build the libFuzzer targets and run each N s (60)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
 #                               (--all: also build/deps)
 set -euo pipefail
@@ -20,6 +23,8 @@ CHECK_PREFIX="$DEPS/check-mingw"   # Check built with the MinGW toolchain
 PRESETS=(linux mingw clang-win)
 JOBS="${JOBS:-2}"
 MINGW_CC=x86_64-w64-mingw32-gcc-posix
+CLANG_RT=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux
+FUZZ_TARGETS=(fuzz_region fuzz_model fuzz_crash)
 WINE=/usr/lib/wine/wine64
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -57,6 +62,7 @@ missing_packages() {
         "file:$WINE wine64"
         "pkg:check check"                             # Linux Check (static lib + pkg-config)
         "cmd:dpkg-source dpkg-dev"                    # for apt-get source check
+        "lib:$CLANG_RT/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev"  # libFuzzer, sanitizers
     )
     local item probe pkg
     for item in "${want[@]}"; do
@@ -64,6 +70,7 @@ missing_packages() {
         case "$probe" in
             cmd:*)  command -v "${probe#cmd:}" >/dev/null 2>&1 || echo "$pkg" ;;
             file:*) [ -x "${probe#file:}" ] || echo "$pkg" ;;
+            lib:*)  [ -f "${probe#lib:}" ] || echo "$pkg" ;;
             pkg:*)  dpkg -s "${probe#pkg:}" >/dev/null 2>&1 || echo "$pkg" ;;
         esac
     done
@@ -216,14 +223,87 @@ cmd_test() {
             total_pass=$((total_pass + BASH_REMATCH[2] - BASH_REMATCH[1]))
         fi
     done
+    test_sanitizers || { failed+=(sanitizers); rc=1; }
+    test_fuzz 60 || { failed+=(fuzz); rc=1; }
     echo
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
     else
-        echo "all suites passed: ${PRESETS[*]}"
+        echo "all suites passed: ${PRESETS[*]} linux-asan linux-tsan fuzz"
     fi
     echo "ctest: $total_pass passed, $total_fail failed"
     return "$rc"
+}
+
+# ------------------------------------------------ sanitizers and fuzzing
+
+# sanitizer_preset PRESET: configure, build and ctest one sanitizer preset
+# (linux-asan: the whole native suite under ASan+UBSan; linux-tsan: the
+# multi-threaded suite under TSan); prints its Check/ctest totals.
+sanitizer_preset() {
+    local p="$1" out="$BUILD/ctest-$1.log" line rc=0
+    log "preset $p: configure + build"
+    { configure "$p" && build "$p"; } || return 1
+    log "preset $p: ctest"
+    ctest --preset "$p" 2>&1 | tee "$out" || rc=1
+    line="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$out" | tail -n1 || true)"
+    log "preset $p: ${line:-no ctest summary}"
+    # Check's own totals per suite ("100%: Checks: 12, Failures: 0, ...")
+    grep -hE '^[0-9]+%: Checks: ' "$out" |
+        awk -F'[:,]' '{c+=$3; f+=$5; e+=$7} END {printf "==> preset '"$p"': Check totals: %d checks, %d failures, %d errors\n", c, f, e}' >&2
+    return "$rc"
+}
+
+test_sanitizers() {
+    local rc=0
+    sanitizer_preset linux-asan || rc=1
+    sanitizer_preset linux-tsan || rc=1
+    return "$rc"
+}
+
+# test_fuzz SECONDS: builds the fuzz targets and runs each SECONDS on a copy
+# of its committed seed corpus (tests/fuzz/corpus/<target>); a crash, a
+# failed check, a leak or an input slower than 10 s fails the step and
+# leaves the input in build/fuzz/artifacts.
+test_fuzz() {
+    local secs="$1" t rc=0 work art stats
+    log "preset fuzz: configure + build"
+    { configure fuzz && cmake --build --preset fuzz -j"$JOBS" \
+        --target "${FUZZ_TARGETS[@]}"; } || return 1
+    art="$BUILD/fuzz/artifacts"
+    mkdir -p "$art"
+    for t in "${FUZZ_TARGETS[@]}"; do
+        work="$BUILD/fuzz/corpus/$t"
+        mkdir -p "$work"
+        log "fuzz $t: ${secs} s"
+        # The region is ~390 KB; inputs stay small (patches, op lists).
+        if "$BUILD/fuzz/bin/$t" -max_total_time="$secs" -timeout=10 \
+            -rss_limit_mb=1024 -max_len=4096 -print_final_stats=1 \
+            -artifact_prefix="$art/$t-" "$work" "$ROOT/tests/fuzz/corpus/$t" \
+            >"$BUILD/fuzz/$t.log" 2>&1; then
+            stats="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$BUILD/fuzz/$t.log" | tail -n1)"
+            log "fuzz $t: passed: ${stats:-?}"
+        else
+            tail -n 40 "$BUILD/fuzz/$t.log" >&2
+            log "fuzz $t: FAILED (log $BUILD/fuzz/$t.log, input in $art)"
+            rc=1
+        fi
+    done
+    return "$rc"
+}
+
+cmd_fuzz() {
+    local secs=60
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --seconds) secs="${2:?--seconds needs a number}"; shift 2 ;;
+            *) die "fuzz: unknown option '$1'" ;;
+        esac
+    done
+    [[ "$secs" =~ ^[1-9][0-9]*$ ]] || die "fuzz: --seconds must be a positive integer"
+    install_packages
+    mkdir -p "$BUILD"
+    test_fuzz "$secs"
 }
 
 # run_built PROGRAM [--windows] [ARGS...]: builds the preset quietly (the
@@ -252,7 +332,7 @@ run_built() {
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
-    for p in "${PRESETS[@]}"; do rm -rf "${BUILD:?}/$p"; done
+    for p in "${PRESETS[@]}" linux-asan linux-tsan fuzz; do rm -rf "${BUILD:?}/$p"; done
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
         "$BUILD"/ctest-*.log "$BUILD"/*-build.log
     if [ "${1:-}" = "--all" ]; then rm -rf "$BUILD"; fi
@@ -264,7 +344,8 @@ case "${1:-}" in
     deps)  shift; deps ;;
     demo)  shift; run_built sharedemo "$@" ;;
     bench) shift; run_built shared_bench "$@" ;;
+    fuzz)  shift; cmd_fuzz "$@" ;;
     clean) shift; cmd_clean "$@" ;;
-    -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;
 esac

@@ -17,6 +17,7 @@ static const suite_fn k_suites[] = {
     capacity_suite,  lock_suite,     tx_suite,       core_suite,
     corrupt_suite,   process_suite,  exports_suite,  contention_suite,
     torture_suite,   wait_suite,     channel_suite,  peers_suite,
+    threads_suite,   hostile_suite,
 #ifdef SHARED_TEST_WIN
     selfcheck_suite,
 #else

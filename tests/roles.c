@@ -184,6 +184,9 @@ static const role_entry k_roles[] = {
     {"consumer", role_consumer},
     {"stay", role_stay},
     {"verify-churn", role_verify_churn},
+    {"threads", role_threads},
+    {"hostile-user", role_hostile_user},
+    {"scribble", role_scribble},
 };
 
 int role_main(const char *role, const char *arg)

@@ -46,6 +46,13 @@ int role_stay(const char *arg); /* MARKER  attach, say so, stay */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
 int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */
 
+/* test_threads.c */
+int role_threads(const char *arg); /* PREFIX:ROUNDS  threads doing it all */
+
+/* test_hostile.c */
+int role_hostile_user(const char *arg); /* PREFIX:MS:ID  API with an oracle */
+int role_scribble(const char *arg);     /* SEED:MS  random bytes, live state */
+
 /* Churn values: self-checking, numbered. */
 uint32_t churn_value(unsigned char *buf, uint64_t i);
 int churn_check(const unsigned char *buf, uint32_t len, uint64_t *i);

@@ -40,6 +40,8 @@ Suite *torture_suite(void);
 Suite *wait_suite(void);
 Suite *channel_suite(void);
 Suite *peers_suite(void);
+Suite *threads_suite(void);
+Suite *hostile_suite(void);
 
 /* The kill-torture loop outside Check (shared_tests --kills N). */
 int torture_main(int kills);

@@ -146,7 +146,8 @@ static inline int64_t fz_delta(fz *f)
     }
 }
 
-/* ---- the model ------------------------------------------------------------ */
+/* ---- the model ------------------------------------------------------------
+ */
 
 typedef struct mkey {
     uint8_t exists;
@@ -187,29 +188,30 @@ static inline uint64_t model_draw(model *m, uint64_t old)
     return v;
 }
 
-/* ---- comparing the region with the model ----------------------------------- */
+/* ---- comparing the region with the model -----------------------------------
+ */
 
-static inline void check_copy(const shared__copy *c, const mkey *k, const char *what,
-                       uint32_t id)
+static inline void check_copy(const shared__copy *c, const mkey *k,
+                              const char *what, uint32_t id)
 {
     unsigned char want[SHARED_VALUE_MAX + 8];
     FZ_CHECK(c->type == k->type, "%s key %u: type %u, model %u", what, id,
              c->type, k->type);
-    FZ_CHECK(c->version == k->version,
-             "%s key %u: version %llu, model %llu", what, id,
-             (unsigned long long)c->version, (unsigned long long)k->version);
+    FZ_CHECK(c->version == k->version, "%s key %u: version %llu, model %llu",
+             what, id, (unsigned long long)c->version,
+             (unsigned long long)k->version);
     if (k->type == SHARED_TYPE_COUNTER) {
         int64_t n;
-        FZ_CHECK(c->value_len == sizeof n, "%s key %u: counter length %u",
-                 what, id, c->value_len);
+        FZ_CHECK(c->value_len == sizeof n, "%s key %u: counter length %u", what,
+                 id, c->value_len);
         memcpy(&n, c->value, sizeof n);
         FZ_CHECK(n == k->n, "%s key %u: counter %lld, model %lld", what, id,
                  (long long)n, (long long)k->n);
         return;
     }
     fz_fill(want, k->len, k->seed);
-    FZ_CHECK(c->value_len == k->len, "%s key %u: length %u, model %u", what,
-             id, c->value_len, k->len);
+    FZ_CHECK(c->value_len == k->len, "%s key %u: length %u, model %u", what, id,
+             c->value_len, k->len);
     FZ_CHECK(memcmp(c->value, want, k->len) == 0, "%s key %u: value differs",
              what, id);
 }
@@ -217,7 +219,7 @@ static inline void check_copy(const shared__copy *c, const mkey *k, const char *
 /* Reads key `id` the way the library does (lock-free outside a transaction,
  * under the lock inside one) and compares it with the model. */
 static inline void check_key(shared__region *r, const model *m, uint32_t id,
-                      int in_tx)
+                             int in_tx)
 {
     char key[SHARED_KEY_MAX + 1];
     uint32_t kl = fz_key(id, key);
@@ -287,9 +289,9 @@ static inline void check_all(shared__region *r, const model *m, int in_tx)
         if (!m->k[id].exists)
             continue;
         want_used++;
-        want_bytes += fz_key(id, key) + (m->k[id].type == SHARED_TYPE_COUNTER
-                                             ? 8u
-                                             : m->k[id].len);
+        want_bytes +=
+            fz_key(id, key) +
+            (m->k[id].type == SHARED_TYPE_COUNTER ? 8u : m->k[id].len);
         if (id < FZ_NAMED)
             check_key(r, m, id, in_tx);
     }
@@ -312,15 +314,18 @@ static inline void check_all(shared__region *r, const model *m, int in_tx)
         FZ_CHECK(rc == 0, "channel %u: %s", ch, shared_errname(rc));
         shared__channel *c = &r->channel[idx];
         uint64_t head = LOAD(&c->head), tail = LOAD(&c->tail);
-        FZ_CHECK(tail - head == m->c[ch].count, "channel %u: %llu queued, "
-                 "model %u", ch, (unsigned long long)(tail - head),
-                 m->c[ch].count);
+        FZ_CHECK(tail - head == m->c[ch].count,
+                 "channel %u: %llu queued, "
+                 "model %u",
+                 ch, (unsigned long long)(tail - head), m->c[ch].count);
         for (uint32_t q = 0; q < m->c[ch].count; q++) {
             shared__msg *msg = &c->ring[(head + q) % SHARED_CHANNEL_DEPTH];
             unsigned char got[SHARED__MSG_WORDS * 8u], want[SHARED_MSG_MAX];
             uint32_t len = LOAD(&msg->len);
-            FZ_CHECK(len == m->c[ch].q[q].len, "channel %u message %u: "
-                     "length %u, model %u", ch, q, len, m->c[ch].q[q].len);
+            FZ_CHECK(len == m->c[ch].q[q].len,
+                     "channel %u message %u: "
+                     "length %u, model %u",
+                     ch, q, len, m->c[ch].q[q].len);
             for (uint32_t w = 0; w < SHARED__MSG_WORDS; w++) {
                 uint64_t word = LOAD(&msg->data[w]);
                 memcpy(got + 8u * w, &word, 8);
@@ -332,7 +337,8 @@ static inline void check_all(shared__region *r, const model *m, int in_tx)
     }
 }
 
-/* ---- the interpreter -------------------------------------------------------- */
+/* ---- the interpreter --------------------------------------------------------
+ */
 
 /* Crash injection (fuzz_crash.c): the core's crash hook longjmps out of a
  * change at the chosen crash point. */
@@ -401,8 +407,8 @@ static inline uint32_t slot_of(shared__region *r, uint32_t id)
 /* Predicts a put/cas/add/del of key `id` in the model; returns the code the
  * core must return. `expected` NULL for a plain put. */
 static inline int predict_put(run *x, model *m, uint32_t id, uint32_t len,
-                       uint32_t seed, const uint64_t *expected,
-                       uint64_t *version)
+                              uint32_t seed, const uint64_t *expected,
+                              uint64_t *version)
 {
     mkey *k = &m->k[id];
     if (expected && (k->exists ? k->version : 0) != *expected) {
@@ -426,7 +432,7 @@ static inline int predict_put(run *x, model *m, uint32_t id, uint32_t len,
 }
 
 static inline int predict_add(run *x, model *m, uint32_t id, int64_t delta,
-                       int64_t *result)
+                              int64_t *result)
 {
     mkey *k = &m->k[id];
     int64_t v = k->exists ? k->n : 0;
@@ -534,8 +540,10 @@ static inline void step(run *x, fz *f)
         if (op == OP_CAS) {
             uint32_t mode = fz_u8(f) % 4u;
             uint64_t now = m->k[id].exists ? m->k[id].version : 0;
-            exp = mode == 0 ? now : mode == 1 ? 0 : mode == 2 ? now + 1u
-                                                               : fz_u64(f);
+            exp = mode == 0   ? now
+                  : mode == 1 ? 0
+                  : mode == 2 ? now + 1u
+                              : fz_u64(f);
             pexp = &exp;
         }
         int want = predict_put(x, &next, id, len, seed, pexp, &v);
@@ -546,8 +554,8 @@ static inline void step(run *x, fz *f)
         change_begin(x);
         int rc = shared__op_put(r, key, kl, val, len, pexp, &got_v);
         change_end(x);
-        FZ_CHECK(rc == want, "put key %u: %s, model %s", id,
-                 shared_errname(rc), shared_errname(want));
+        FZ_CHECK(rc == want, "put key %u: %s, model %s", id, shared_errname(rc),
+                 shared_errname(want));
         if (rc == 0 || rc == SHARED_ECONFLICT)
             FZ_CHECK(got_v == v, "put key %u: version %llu, model %llu", id,
                      (unsigned long long)got_v, (unsigned long long)v);
@@ -560,8 +568,8 @@ static inline void step(run *x, fz *f)
         change_begin(x);
         int rc = shared__op_add(r, key, kl, d, &got);
         change_end(x);
-        FZ_CHECK(rc == want, "add key %u: %s, model %s", id,
-                 shared_errname(rc), shared_errname(want));
+        FZ_CHECK(rc == want, "add key %u: %s, model %s", id, shared_errname(rc),
+                 shared_errname(want));
         if (rc == 0)
             FZ_CHECK(got == res, "add key %u: %lld, model %lld", id,
                      (long long)got, (long long)res);
@@ -573,8 +581,8 @@ static inline void step(run *x, fz *f)
         change_begin(x);
         int rc = shared__op_del(r, key, kl);
         change_end(x);
-        FZ_CHECK(rc == want, "del key %u: %s, model %s", id,
-                 shared_errname(rc), shared_errname(want));
+        FZ_CHECK(rc == want, "del key %u: %s, model %s", id, shared_errname(rc),
+                 shared_errname(want));
         break;
     }
     case OP_TX:
@@ -638,7 +646,7 @@ static inline void step(run *x, fz *f)
                 break;
             }
             FZ_CHECK(rc == 0, "recv %u: find %s", ch, shared_errname(rc));
-            int want = c->count == 0 ? SHARED_ENOTFOUND
+            int want = c->count == 0       ? SHARED_ENOTFOUND
                        : c->q[0].len > cap ? SHARED_ETOOBIG
                                            : 0;
             mmsg head = c->q[0];

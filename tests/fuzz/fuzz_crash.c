@@ -55,20 +55,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 x->m = g_out.after;
             } else if (region_matches(x->r, &g_out.before)) {
                 x->m = g_out.before;
-            } else if (g_out.reset && partial_reset_matches(x->r,
-                                                            &g_out.before)) {
+            } else if (g_out.reset &&
+                       partial_reset_matches(x->r, &g_out.before)) {
                 x->m = g_mix;
             } else {
-                fprintf(stderr, "crash point %u: the region is neither the "
+                fprintf(stderr,
+                        "crash point %u: the region is neither the "
                         "state before nor after the interrupted change\n",
                         fz_crash_at);
                 check_all(x->r, &g_out.before, 0); /* says what differs */
                 abort();
             }
             uint64_t nv = LOAD(&x->r->hdr.next_version);
-            FZ_CHECK(nv >= next_before, "version counter went back: %llu < "
-                     "%llu", (unsigned long long)nv,
-                     (unsigned long long)next_before);
+            FZ_CHECK(nv >= next_before,
+                     "version counter went back: %llu < "
+                     "%llu",
+                     (unsigned long long)nv, (unsigned long long)next_before);
             x->m.next = nv;
             x->in_tx = 0;
             continue;

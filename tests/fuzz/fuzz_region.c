@@ -85,8 +85,8 @@ static void area(shared__region *r, uint32_t a, uint32_t i, size_t *off,
         *size = sizeof r->waiter;
         break;
     case 6:
-        *off = (size_t)((unsigned char *)&r->channel[i % SHARED_CHANNELS] -
-                        base);
+        *off =
+            (size_t)((unsigned char *)&r->channel[i % SHARED_CHANNELS] - base);
         *size = sizeof r->channel[0];
         break;
     default:
@@ -111,8 +111,10 @@ static void patch(shared__region *r, fz *f)
         for (uint32_t k = 0; k < len && at + k < size; k++) {
             /* bytes from the input, or a run of 0x00 / 0xff / an odd
              * number, the values that break counters and sequences */
-            uint8_t b = how < 0xc0 ? fz_u8(f) : how < 0xe0 ? 0xff
-                        : how < 0xf0 ? 0x00 : (uint8_t)(how | 1u);
+            uint8_t b = how < 0xc0   ? fz_u8(f)
+                        : how < 0xe0 ? 0xff
+                        : how < 0xf0 ? 0x00
+                                     : (uint8_t)(how | 1u);
             base[off + at + k] = b;
         }
     }
@@ -143,24 +145,24 @@ static void use(shared__region *r, fz *f)
             rc = shared__read(r, key, kl, &c);
             OK_OR(rc, SHARED_ENOTFOUND, SHARED_ECORRUPT, SHARED__RETRY);
             if (rc == 0)
-                FZ_CHECK(c.value_len <= SHARED_VALUE_MAX &&
-                             c.key_len == kl && memcmp(c.key, key, kl) == 0,
+                FZ_CHECK(c.value_len <= SHARED_VALUE_MAX && c.key_len == kl &&
+                             memcmp(c.key, key, kl) == 0,
                          "read returned a wrong key or length");
             break;
         case 1:
             rc = shared__read_locked(r, key, kl, &c);
             OK_OR(rc, SHARED_ENOTFOUND, SHARED_ECORRUPT);
             if (rc == 0)
-                FZ_CHECK(c.value_len <= SHARED_VALUE_MAX &&
-                             c.key_len == kl && memcmp(c.key, key, kl) == 0,
+                FZ_CHECK(c.value_len <= SHARED_VALUE_MAX && c.key_len == kl &&
+                             memcmp(c.key, key, kl) == 0,
                          "locked read returned a wrong key or length");
             break;
         case 2: {
             uint64_t exp = fz_u64(f);
             len = fz_len(f, SHARED_VALUE_MAX);
             fz_fill(val, len, id);
-            rc = shared__op_put(r, key, kl, val, len,
-                                (exp & 1u) ? &exp : NULL, NULL);
+            rc = shared__op_put(r, key, kl, val, len, (exp & 1u) ? &exp : NULL,
+                                NULL);
             OK_OR(rc, SHARED_EFULL, SHARED_ECORRUPT, SHARED_ETXFULL,
                   SHARED_ECONFLICT);
             break;
