@@ -249,8 +249,9 @@ sanitizer_preset() {
     line="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$out" | tail -n1 || true)"
     log "preset $p: ${line:-no ctest summary}"
     # Check's own totals per suite ("100%: Checks: 12, Failures: 0, ...")
-    grep -hE '^[0-9]+%: Checks: ' "$out" |
-        awk -F'[:,]' '{c+=$3; f+=$5; e+=$7} END {printf "==> preset '"$p"': Check totals: %d checks, %d failures, %d errors\n", c, f, e}' >&2
+    grep -oE 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" |
+        awk -v p="$p" '{c += $2; f += $4; e += $6}
+            END {printf "==> preset %s: Check totals: %d checks, %d failures, %d errors\n", p, c, f, e}' >&2
     return "$rc"
 }
 
