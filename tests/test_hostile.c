@@ -20,8 +20,12 @@
  *   process; shared_reset() does not register it again, so the next process
  *   to attach finds no live peer and wipes the state (shared__join's
  *   wipe_if_alone): data written after the repair is lost. A new fault found
- *   by this suite, reported with issue 8; SHARED_HOSTILE_PEERS=1 in the
- *   environment scribbles the registry too and reproduces it.
+ *   by this suite, reported with issue 8;
+ * - Windows: `closed`. Set, it makes every process that attaches later get
+ *   the internal SHARED__RETRY (1) from its first call (shared__join), and
+ *   shared_reset() does not clear it. Also a new fault found by this suite.
+ * SHARED_HOSTILE_ALL=1 in the environment scribbles the last two too and
+ * reproduces them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +58,13 @@ static int hostile_ranges(range *out)
     size_t ready = offsetof(shared__header, ready);
     size_t after_ready = ready + sizeof(uint32_t);
 #ifdef SHARED_TEST_WIN
-    out[n++] = (range){after_ready, sizeof(shared__region)};
+    size_t closed = offsetof(shared__header, closed);
+    if (getenv("SHARED_HOSTILE_ALL")) { /* the reproducer, see the top */
+        out[n++] = (range){after_ready, sizeof(shared__region)};
+        return n;
+    }
+    out[n++] = (range){after_ready, closed};
+    out[n++] = (range){closed + sizeof(uint32_t), sizeof(shared__region)};
 #else
     /* creator_pid follows ready; closed and backend: see the top. */
     size_t after_creator = offsetof(shared__header, tx_gen);
@@ -65,7 +75,7 @@ static int hostile_ranges(range *out)
     out[n++] = (range){closed + sizeof(uint32_t), backend};
     size_t peers = offsetof(shared__region, peer);
     size_t peers_end = peers + sizeof(((shared__region *)0)->peer);
-    if (getenv("SHARED_HOSTILE_PEERS")) { /* the reproducer, see the top */
+    if (getenv("SHARED_HOSTILE_ALL")) { /* the reproducer, see the top */
         out[n++] = (range){backend + sizeof(((shared__header *)0)->backend),
                            sizeof(shared__region)};
         return n;
