@@ -71,7 +71,10 @@ missing_packages() {
             cmd:*)  command -v "${probe#cmd:}" >/dev/null 2>&1 || echo "$pkg" ;;
             file:*) [ -x "${probe#file:}" ] || echo "$pkg" ;;
             lib:*)  [ -f "${probe#lib:}" ] || echo "$pkg" ;;
-            pkg:*)  dpkg -s "${probe#pkg:}" >/dev/null 2>&1 || echo "$pkg" ;;
+            # dpkg-query, not dpkg -s: the latter fails when a package is
+            # installed for two architectures (check:amd64 and check:i386).
+            pkg:*)  dpkg-query -W -f='${Status}\n' "${probe#pkg:}" 2>/dev/null |
+                        grep -q '^install ok installed' || echo "$pkg" ;;
         esac
     done
 }
