@@ -5,7 +5,8 @@
 #   ./build.sh test             deps + configure + build + ctest for linux, mingw, clang-win,
 #                               clang-cl, mingw-x86; the stack-use check (linux-maxlimits);
 #                               build.bat test under Wine's cmd; install each and build
-#                               examples/ against it
+#                               examples/ against it; then linux-asan, linux-tsan and each
+#                               fuzz target 60 s
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW;
 #                               adds a deb-src entry to apt's sources for Check's source)
 #   ./build.sh demo [--windows] [ARGS...]
@@ -16,6 +17,8 @@
 #   ./build.sh install [--preset P] [DIR]
 #                               build preset P (linux) and install it into DIR
 #                               (default build/install-P)
+#   ./build.sh fuzz [--seconds N]
+#                               build the libFuzzer targets and run each N s (60)
 #   ./build.sh clean [--all]    remove the preset build trees and wine prefix
 #                               (--all: also build/deps)
 set -euo pipefail
@@ -28,6 +31,8 @@ CHECK_PREFIX="$DEPS/check-mingw"   # Check built with the MinGW toolchain
 PRESETS=(linux mingw clang-win clang-cl mingw-x86)
 JOBS="${JOBS:-2}"
 MINGW_CC=x86_64-w64-mingw32-gcc-posix
+CLANG_RT=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux
+FUZZ_TARGETS=(fuzz_region fuzz_model fuzz_crash)
 WINE=/usr/lib/wine/wine64
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -73,6 +78,7 @@ missing_packages() {
         "file:/usr/lib/llvm-14/bin/llvm-lib llvm-14"
         "pkg:libwine-dev libwine-dev"                  # Wine's SDK (headers, import libraries)
         "cmd:npm npm"                                 # Windows CMake/Ninja/zig for build.bat under Wine
+        "lib:$CLANG_RT/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev"  # libFuzzer, sanitizers
     )
     local item probe pkg
     for item in "${want[@]}"; do
@@ -82,10 +88,11 @@ missing_packages() {
             file:*) [ -x "${probe#file:}" ] || echo "$pkg" ;;
             # wine32 only where the kernel runs 32-bit x86 programs at all.
             win32:*) ia32_runs && { [ -x "${probe#win32:}" ] || echo "$pkg"; } ;;
-            # Native architecture: with a second (multiarch) instance
-            # installed, a bare name is ambiguous to dpkg -s.
-            pkg:*)  dpkg -s "${probe#pkg:}:$(dpkg --print-architecture)" \
-                        >/dev/null 2>&1 || echo "$pkg" ;;
+            lib:*)  [ -f "${probe#lib:}" ] || echo "$pkg" ;;
+            # dpkg-query, not dpkg -s: the latter fails when a package is
+            # installed for two architectures (check:amd64 and check:i386).
+            pkg:*)  dpkg-query -W -f='${Status}\n' "${probe#pkg:}" 2>/dev/null |
+                        grep -q '^install ok installed' || echo "$pkg" ;;
         esac
     done
 }
@@ -494,6 +501,8 @@ cmd_test() {
         failed+=("build.bat"); rc=1
     fi
     count_ctest "$out"
+    test_sanitizers || { failed+=(sanitizers); rc=1; }
+    test_fuzz 60 || { failed+=(fuzz); rc=1; }
     echo
     if [ "$rc" -ne 0 ]; then
         echo "FAILED suites: ${failed[*]}"
@@ -502,7 +511,7 @@ cmd_test() {
         for p in "${PRESETS[@]}"; do
             [[ " ${notrun[*]} " == *" $p "* ]] || ran+=("$p")
         done
-        echo "all suites passed: ${ran[*]} linux-maxlimits build.bat"
+        echo "all suites passed: ${ran[*]} linux-maxlimits build.bat linux-asan linux-tsan fuzz"
     fi
     if [ "${#notrun[@]}" -gt 0 ]; then
         echo "built and checked, but suites NOT RUN on this machine: ${notrun[*]}"
@@ -632,6 +641,78 @@ preset_checks() {
         check_consumer "$p" "$run" || rc=1
     done
     return "$rc"
+}
+
+# ------------------------------------------------ sanitizers and fuzzing
+
+# sanitizer_preset PRESET: configure, build and ctest one sanitizer preset
+# (linux-asan: the whole native suite under ASan+UBSan; linux-tsan: the
+# multi-threaded suite under TSan); prints its Check/ctest totals.
+sanitizer_preset() {
+    local p="$1" out="$BUILD/ctest-$1.log" line rc=0
+    log "preset $p: configure + build"
+    { configure "$p" && build "$p"; } || return 1
+    log "preset $p: ctest"
+    ctest --preset "$p" 2>&1 | tee "$out" || rc=1
+    line="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$out" | tail -n1 || true)"
+    log "preset $p: ${line:-no ctest summary}"
+    # Check's own totals per suite ("100%: Checks: 12, Failures: 0, ...")
+    grep -oE 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" |
+        awk -v p="$p" '{c += $2; f += $4; e += $6}
+            END {printf "==> preset %s: Check totals: %d checks, %d failures, %d errors\n", p, c, f, e}' >&2
+    return "$rc"
+}
+
+test_sanitizers() {
+    local rc=0
+    sanitizer_preset linux-asan || rc=1
+    sanitizer_preset linux-tsan || rc=1
+    return "$rc"
+}
+
+# test_fuzz SECONDS: builds the fuzz targets and runs each SECONDS on a copy
+# of its committed seed corpus (tests/fuzz/corpus/<target>); a crash, a
+# failed check, a leak or an input slower than 10 s fails the step and
+# leaves the input in build/fuzz/artifacts.
+test_fuzz() {
+    local secs="$1" t rc=0 work art stats
+    log "preset fuzz: configure + build"
+    { configure fuzz && cmake --build --preset fuzz -j"$JOBS" \
+        --target "${FUZZ_TARGETS[@]}"; } || return 1
+    art="$BUILD/fuzz/artifacts"
+    mkdir -p "$art"
+    for t in "${FUZZ_TARGETS[@]}"; do
+        work="$BUILD/fuzz/corpus/$t"
+        mkdir -p "$work"
+        log "fuzz $t: ${secs} s"
+        # The region is ~390 KB; inputs stay small (patches, op lists).
+        if "$BUILD/fuzz/bin/$t" -max_total_time="$secs" -timeout=10 \
+            -rss_limit_mb=1024 -max_len=4096 -print_final_stats=1 \
+            -artifact_prefix="$art/$t-" "$work" "$ROOT/tests/fuzz/corpus/$t" \
+            >"$BUILD/fuzz/$t.log" 2>&1; then
+            stats="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$BUILD/fuzz/$t.log" | tail -n1)"
+            log "fuzz $t: passed: ${stats:-?}"
+        else
+            tail -n 40 "$BUILD/fuzz/$t.log" >&2
+            log "fuzz $t: FAILED (log $BUILD/fuzz/$t.log, input in $art)"
+            rc=1
+        fi
+    done
+    return "$rc"
+}
+
+cmd_fuzz() {
+    local secs=60
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --seconds) secs="${2:?--seconds needs a number}"; shift 2 ;;
+            *) die "fuzz: unknown option '$1'" ;;
+        esac
+    done
+    [[ "$secs" =~ ^[1-9][0-9]*$ ]] || die "fuzz: --seconds must be a positive integer"
+    install_packages
+    mkdir -p "$BUILD"
+    test_fuzz "$secs"
 }
 
 # ./build.sh install [--preset P] [DIR]: builds preset P (default linux)
@@ -781,7 +862,9 @@ cmd_bench() {
 cmd_clean() {
     "$ROOT/cmake/wine-stop.sh"
     local p
-    for p in "${PRESETS[@]}" linux-maxlimits msvc msvc-x86; do rm -rf "${BUILD:?}/$p"; done
+    for p in "${PRESETS[@]}" linux-maxlimits linux-asan linux-tsan fuzz msvc msvc-x86; do
+        rm -rf "${BUILD:?}/$p"
+    done
     rm -rf "$BUILD"/install-* "$BUILD"/consumer-*
     rm -rf "$BUILD/.wine" "$BUILD/.wine.lock" "$BUILD/.wine-init.log" \
         "$BUILD"/ctest-*.log "$BUILD"/*-build.log
@@ -795,6 +878,7 @@ case "${1:-}" in
     demo)  shift; run_built sharedemo "$@" ;;
     bench) shift; cmd_bench "$@" ;;
     install) shift; cmd_install "$@" ;;
+    fuzz)  shift; cmd_fuzz "$@" ;;
     clean) shift; cmd_clean "$@" ;;
     -h|--help|help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//' ;;
     *)     die "unknown command '$1' (try ./build.sh help)" ;;

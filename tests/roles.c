@@ -205,6 +205,9 @@ static const role_entry k_roles[] = {
     {"wait-threads", role_wait_threads},
 #endif
     {"tx-big", role_tx_big},
+    {"threads", role_threads},
+    {"hostile-user", role_hostile_user},
+    {"scribble", role_scribble},
 };
 
 int role_main(const char *role, const char *arg)

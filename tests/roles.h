@@ -54,6 +54,12 @@ int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */
 
 /* tests/win/test_identity.c */
 int role_wait_threads(const char *arg); /* STEP:N  N threads wait, stay */
+/* test_threads.c */
+int role_threads(const char *arg); /* PREFIX:ROUNDS  threads doing it all */
+
+/* test_hostile.c */
+int role_hostile_user(const char *arg); /* PREFIX:MS:ID  API with an oracle */
+int role_scribble(const char *arg);     /* SEED:MS  random bytes, live state */
 
 /* Churn values: self-checking, numbered. */
 uint32_t churn_value(unsigned char *buf, uint64_t i);

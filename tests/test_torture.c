@@ -183,7 +183,11 @@ int torture_main(int kills)
 
 START_TEST(writer_killed_at_random_never_tears_or_loses)
 {
-    ck_assert_int_eq(torture(KILLS, stderr), 0);
+    /* SHARED_TORTURE_KILLS lowers the count for slow instrumented builds
+     * (the linux-asan preset: a process start costs ~1 s under ASan). */
+    const char *env = getenv("SHARED_TORTURE_KILLS");
+    int kills = env && atoi(env) > 0 ? atoi(env) : KILLS;
+    ck_assert_int_eq(torture(kills, stderr), 0);
 }
 END_TEST
 

@@ -42,6 +42,8 @@ Suite *channel_suite(void);
 Suite *peers_suite(void);
 Suite *version_suite(void);
 Suite *stack_suite(void);
+Suite *threads_suite(void);
+Suite *hostile_suite(void);
 
 /* The kill-torture loop outside Check (shared_tests --kills N). */
 int torture_main(int kills);
