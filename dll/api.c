@@ -3,6 +3,7 @@
  * calling thread's transaction), then the core. OS specifics stay behind
  * backend.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,37 @@ uint32_t shared__self_peer(void)
     return atomic_load(&g_self_peer);
 }
 
+/* What this process registered with (shared__join): to register again. */
+static char g_exe[64];
+static _Atomic uint64_t g_self_start;
+
+/*
+ * (locked) Keeps this process registered as it registered at attach. The
+ * registry is untrusted: a hostile write can unregister a live process, and
+ * the next process to attach would then find no live peer and wipe the
+ * state (POSIX) or reap entries still in use. Checked at every lock
+ * acquisition: cheap (two loads), and it mends the entry at the latest with
+ * this process's next change. Nothing before the first join.
+ */
+static void keep_registered(shared__region *r)
+{
+    uint32_t me = shared__self_peer(), pid, idx;
+    uint64_t start = atomic_load(&g_self_start);
+    if (me == UINT32_MAX || start == 0)
+        return;
+    pid = shared__backend_pid();
+    if (me < SHARED_MAX_PEERS &&
+        atomic_load(&r->peer[me].owner) == shared__owner_word(pid)) {
+        if (atomic_load(&r->peer[me].start_time) == start)
+            return;
+        atomic_store(&r->peer[me].start_time, start);
+    } else if (shared__peer_join(r, pid, start, g_exe,
+                                 shared__backend_unix_ms(), &idx) == 0) {
+        shared__set_self_peer(idx);
+    }
+    shared__count_corrupt(r);
+}
+
 /*
  * Takes the lock. Here, and only here, a lock taken over from a dead holder
  * (or a journal a holder left open) goes through the one recovery path.
@@ -93,6 +125,7 @@ int shared__acquire(shared__region *r, uint32_t timeout_ms)
             shared__backend_consistent();
     }
     atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
+    keep_registered(r);
     uint32_t me = shared__self_peer();
     if (me < SHARED_MAX_PEERS)
         atomic_store_explicit(&r->peer[me].active_ms, shared__backend_unix_ms(),
@@ -132,10 +165,13 @@ int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
         shared__notify(r);
         *wiped = 1;
     }
-    rc = shared__peer_join(r, pid, shared__backend_start_time(), exe,
-                           shared__backend_unix_ms(), &idx);
-    if (rc == 0)
+    uint64_t start = shared__backend_start_time();
+    rc = shared__peer_join(r, pid, start, exe, shared__backend_unix_ms(), &idx);
+    if (rc == 0) {
+        snprintf(g_exe, sizeof g_exe, "%s", exe);
+        atomic_store(&g_self_start, start);
         shared__set_self_peer(idx);
+    }
     shared__backend_unlock();
     return rc;
 }

@@ -12,20 +12,23 @@
  * - the immutable header block (magic .. build id) and `ready`: validated
  *   at attach; damaged, new processes get SHARED_EVERSION, which reset does
  *   not repair (the object must be re-created);
- * - POSIX: `creator_pid`, `closed` (issue 8 item 2: an opener that finds
- *   the object unready or closed may replace it while live peers use it)
- *   and the 128-byte backend area holding the robust pthread mutex (issue 8
- *   item 3: a scribbled lock word wedges every process);
- * - POSIX: the peer registry. A scribbled entry can unregister a live
- *   process; shared_reset() does not register it again, so the next process
- *   to attach finds no live peer and wipes the state (shared__join's
- *   wipe_if_alone): data written after the repair is lost. A new fault found
- *   by this suite, reported with issue 8;
- * - Windows: `closed`. Set, it makes every process that attaches later get
- *   the internal SHARED__RETRY (1) from its first call (shared__join), and
- *   shared_reset() does not clear it. Also a new fault found by this suite.
- * SHARED_HOSTILE_ALL=1 in the environment scribbles the last two too and
- * reproduces them.
+ * - POSIX: `closed` (set, it says the last peer is removing the object:
+ *   attachers retry, then time out, until it is gone) and the 128-byte
+ *   backend area holding the robust pthread mutex: its owner word is
+ *   covered by the `robust` suite (taken over, or `shared_repair`), its
+ *   other glibc-internal fields are not fuzzed here.
+ * - Windows: `instance_id`, which names the lock: changed, processes that
+ *   attach later use another mutex than those attached before, so writers
+ *   are no longer excluded from each other (documented in shared.h's
+ *   Security caveat: a hostile writer can destroy the state) and
+ *   shared_reset() cannot bring them back together.
+ * Found by this suite and fixed (both scribbled now):
+ * - POSIX: a scribbled peer entry unregistered a live process, and the next
+ *   process to attach found no live peer and wiped the state: data written
+ *   after the repair was lost. A process now mends its own entry at every
+ *   lock acquisition (api.c keep_registered).
+ * - Windows: a set `closed` made every later attach return the internal
+ *   SHARED__RETRY (1); Windows attach now clears it (it is POSIX's flag).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,30 +61,18 @@ static int hostile_ranges(range *out)
     size_t ready = offsetof(shared__header, ready);
     size_t after_ready = ready + sizeof(uint32_t);
 #ifdef SHARED_TEST_WIN
-    size_t closed = offsetof(shared__header, closed);
-    if (getenv("SHARED_HOSTILE_ALL")) { /* the reproducer, see the top */
-        out[n++] = (range){after_ready, sizeof(shared__region)};
-        return n;
-    }
-    out[n++] = (range){after_ready, closed};
-    out[n++] = (range){closed + sizeof(uint32_t), sizeof(shared__region)};
+    /* instance_id: see the top. */
+    size_t id = offsetof(shared__header, instance_id);
+    out[n++] = (range){after_ready, id};
+    out[n++] = (range){id + sizeof(uint64_t), sizeof(shared__region)};
 #else
-    /* creator_pid follows ready; closed and backend: see the top. */
-    size_t after_creator = offsetof(shared__header, tx_gen);
+    /* closed and backend: see the top. */
     size_t closed = offsetof(shared__header, closed);
     size_t backend = offsetof(shared__header, backend);
-    (void)after_ready;
-    out[n++] = (range){after_creator, closed};
+    out[n++] = (range){after_ready, closed};
     out[n++] = (range){closed + sizeof(uint32_t), backend};
-    size_t peers = offsetof(shared__region, peer);
-    size_t peers_end = peers + sizeof(((shared__region *)0)->peer);
-    if (getenv("SHARED_HOSTILE_ALL")) { /* the reproducer, see the top */
-        out[n++] = (range){backend + sizeof(((shared__header *)0)->backend),
-                           sizeof(shared__region)};
-        return n;
-    }
-    out[n++] = (range){backend + sizeof(((shared__header *)0)->backend), peers};
-    out[n++] = (range){peers_end, sizeof(shared__region)};
+    out[n++] = (range){backend + sizeof(((shared__header *)0)->backend),
+                       sizeof(shared__region)};
 #endif
     return n;
 }
@@ -223,9 +214,9 @@ static int count_entry(const shared_entry *e, void *ctx)
 }
 
 /* Every call takes at most the process lock timeout, except those that wait
- * on their own timeout too: shared_wait, shared_send and shared_recv may
- * still spend the whole lock timeout taking the lock after theirs (issue 8
- * item 8; their bound here is the sum until that is fixed). */
+ * on a timeout of their own: shared_wait, shared_send and shared_recv return
+ * within it plus SHARED_WAIT_MARGIN_MS (issue 8 item 8), also while the
+ * scribbler wedges the lock. (Each judged with the scheduling MARGIN_MS.) */
 static void use_once(oracle *o, const char *prefix, uint32_t *seed)
 {
     char key[SHARED_KEY_MAX + 16], ch[SHARED_KEY_MAX + 16];
@@ -266,17 +257,18 @@ static void use_once(oracle *o, const char *prefix, uint32_t *seed)
         break;
     case 6:
         rc = shared_wait(key, ver, WAIT_MS, NULL);
-        judge(o, "shared_wait", rc, k_wait, t0, WAIT_MS + LOCK_MS);
+        judge(o, "shared_wait", rc, k_wait, t0,
+              WAIT_MS + SHARED_WAIT_MARGIN_MS);
         break;
     case 7:
         judge(o, "shared_send", shared_send(ch, buf, n, WAIT_MS), k_send, t0,
-              WAIT_MS + LOCK_MS);
+              WAIT_MS + SHARED_WAIT_MARGIN_MS);
         break;
     case 8:
         judge(o, "shared_recv",
               shared_recv(ch, buf, sizeof buf, &len,
                           rnd(seed) % 2u ? 0 : WAIT_MS),
-              k_recv, t0, WAIT_MS + LOCK_MS);
+              k_recv, t0, WAIT_MS + SHARED_WAIT_MARGIN_MS);
         break;
     case 9:
         rc = shared_lock(LOCK_MS);

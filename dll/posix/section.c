@@ -28,6 +28,15 @@
  * starts clean; an opener that finds it closed makes a new one. An object
  * whose every peer died without leaving is recognised on attach (no live
  * peer after reaping) and wiped.
+ *
+ * The registry lives in the object, so a hostile write can make a live
+ * process look gone. Both "last one" decisions (remove at exit, wipe at
+ * attach) therefore also ask the kernel: every attached process holds an
+ * OFD read lock on byte ATTACH_BYTE of the object (kept by its open
+ * descriptor g_fd, dropped by the kernel when it exits); while another
+ * process holds one, the object is neither removed nor wiped, whatever the
+ * registry says. The creation lock is byte CREATE_BYTE, so the two never
+ * meet.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,6 +60,11 @@ static shared__region *_Atomic g_region; /* mapped: the lock is usable */
 static _Atomic int g_ready;              /* mapped and registered */
 static char g_name[96];
 static int g_created;
+static int g_fd = -1;  /* the object, open: holds the attach lock */
+static pid_t g_fd_pid; /* the process that opened g_fd (fork) */
+
+#define CREATE_BYTE 0 /* OFD write lock: making the object */
+#define ATTACH_BYTE 1 /* OFD read lock: attached to it */
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
 const char *shared__backend_name(void)
@@ -112,6 +126,8 @@ static int creation_lock(int fd, short type)
     memset(&fl, 0, sizeof fl);
     fl.l_type = type;
     fl.l_whence = SEEK_SET;
+    fl.l_start = CREATE_BYTE;
+    fl.l_len = 1;
     if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
         return 0;
     if (type != F_UNLCK && (errno == EAGAIN || errno == EACCES))
@@ -244,7 +260,14 @@ static int map_object(shared__region **out)
         }
         int made = 0;
         rc = open_object(fd, deadline, out, &made);
-        close(fd);
+        if (rc == 0) {
+            if (g_fd >= 0)
+                close(g_fd);
+            g_fd = fd;
+            g_fd_pid = getpid();
+        } else {
+            close(fd);
+        }
         g_created = rc == 0 && made;
         return rc;
     }
@@ -276,6 +299,46 @@ static void install_atfork(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
+/* Sets (F_RDLCK) or drops (F_UNLCK) this process's attach lock. */
+static int attach_lock(short type)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = ATTACH_BYTE;
+    fl.l_len = 1;
+    return g_fd >= 0 && fcntl(g_fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
+}
+
+/* 1 if another process holds an attach lock (is attached), as the kernel
+ * sees it; this process's own lock does not count. 1 as well when it can
+ * not be told: never remove or wipe on a guess. */
+static int others_attached(void)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = ATTACH_BYTE;
+    fl.l_len = 1;
+    if (g_fd < 0 || fcntl(g_fd, F_OFD_GETLK, &fl) != 0)
+        return 1;
+    return fl.l_type != F_UNLCK;
+}
+
+/* A forked child shares its parent's open file description, hence its
+ * locks: it opens the object anew for a lock of its own. */
+static void own_descriptor(void)
+{
+    if (g_fd < 0 || g_fd_pid == getpid())
+        return;
+    int fd = shm_open(g_name, O_RDWR | O_CLOEXEC, 0);
+    close(g_fd);
+    g_fd = fd;
+    g_fd_pid = getpid();
+}
+
 /* Maps (if needed) and registers this process; retries when the object
  * turns out to be closed by its last peer. */
 static int attach(void)
@@ -291,7 +354,11 @@ static int attach(void)
                 return rc;
             atomic_store_explicit(&g_region, r, memory_order_release);
         }
-        rc = shared__join(r, exe, !g_created, &wiped);
+        own_descriptor();
+        /* Alone by the kernel's count too (before taking our own lock). */
+        int alone = !others_attached();
+        attach_lock(F_RDLCK);
+        rc = shared__join(r, exe, !g_created && alone, &wiped);
         if (rc != SHARED__RETRY) {
             g_created |= wiped;
             return rc;
@@ -357,9 +424,15 @@ __attribute__((destructor)) static void detach(void)
     }
     shared__peer_leave(r, me, pid);
     shared__set_self_peer(UINT32_MAX);
+    attach_lock(F_UNLCK);
     if (shared__peer_reap(r, shared__backend_alive, pid) == 0) {
-        atomic_store(&r->hdr.closed, 1);
-        shm_unlink(g_name);
+        if (others_attached()) {
+            /* The registry lost a live process: damage, not the end. */
+            shared__count_corrupt(r);
+        } else {
+            atomic_store(&r->hdr.closed, 1);
+            shm_unlink(g_name);
+        }
     }
     shared__backend_unlock();
 }

@@ -155,8 +155,15 @@ static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
         g_created = atomic_compare_exchange_strong(
             &g_region.hdr.creator_pid, &none, (uint32_t)GetCurrentProcessId());
         shared__win_exe_name(exe, sizeof exe);
+        /* `closed` belongs to the POSIX lifetime and is never set here: a
+         * set flag is a hostile write, which would make shared__join turn
+         * every attach away as "being removed". Clear it (counted). */
+        if (atomic_exchange(&g_region.hdr.closed, 0) != 0)
+            shared__count_corrupt(&g_region);
         /* No wipe here: the section itself dies with its last process. */
         *rc = shared__join(&g_region, exe, 0, &wiped);
+        if (*rc == SHARED__RETRY) /* set again meanwhile: still damage */
+            *rc = SHARED_ECORRUPT;
     }
     if (*rc == 0)
         shared__win_reap_waiters(&g_region);

@@ -249,6 +249,45 @@ START_TEST(object_with_live_peers_is_never_split)
 }
 END_TEST
 
+/* The registry is in the object, so a hostile write can unregister a live
+ * process. The next attacher must not take that for "every peer died" and
+ * wipe the state, and a process leaving must not take itself for the last
+ * one and remove the object: the kernel's attach locks say otherwise. */
+START_TEST(unregistered_live_peer_is_neither_wiped_nor_removed)
+{
+    struct stat before, after;
+    char path[160], marker[96];
+    snprintf(path, sizeof path, "/dev/shm%s", g_obj);
+    snprintf(marker, sizeof marker, "linger-%s", g_inst);
+    remove(marker);
+    int h = role_start("linger", g_inst);
+    ck_assert_int_ge(h, 0);
+    ck_assert(file_wait(marker, 30000));
+    ck_assert_int_eq(child_in_instance("set", "reg.k=kept", NULL), 0);
+    ck_assert_int_eq(stat(path, &before), 0);
+
+    int fd = shm_open(g_obj, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    shared__region *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    ck_assert(r != MAP_FAILED);
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
+        atomic_store(&r->peer[i].owner, 0); /* every process "gone" */
+    munmap(r, sizeof *r);
+
+    /* Attaches (finding no registered peer), writes, leaves (as "last"). */
+    ck_assert_int_eq(child_in_instance("set", "reg.j=new", NULL), 0);
+    ck_assert_msg(stat(path, &after) == 0 && after.st_ino == before.st_ino,
+                  "the object was removed or replaced");
+    ck_assert_int_eq(child_in_instance("expect", "reg.k=kept", NULL), 0);
+    ck_assert_int_eq(child_in_instance("expect", "reg.j=new", NULL), 0);
+    ck_assert_int_eq(proc_wait(h, 0), PROC_RUNNING);
+    proc_kill(h);
+    remove(marker);
+}
+END_TEST
+
 START_TEST(object_of_a_dead_creator_is_made_anew)
 {
     pid_t dead = fork();
@@ -278,6 +317,7 @@ Suite *attach_suite(void)
     tcase_add_test(tc, object_of_a_dead_creator_is_made_anew);
     tcase_add_test(tc, object_of_a_creator_dead_before_stamping_is_rebuilt);
     tcase_add_test(tc, object_with_live_peers_is_never_split);
+    tcase_add_test(tc, unregistered_live_peer_is_neither_wiped_nor_removed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -86,6 +86,29 @@ START_TEST(lock_name_taken_by_an_event_is_enameclash)
 }
 END_TEST
 
+/* `closed` is POSIX's flag; set by a hostile write in the section, a new
+ * process must still attach (it used to get the internal code 1 from its
+ * first call, forever, as shared_reset() left the flag set). */
+START_TEST(a_scribbled_closed_flag_does_not_stop_attaching)
+{
+    shared_statistics st = {.size = sizeof st};
+    ck_assert_code(shared_stats(&st), SHARED_OK); /* this process attached */
+    shared__region *r = live_region();
+    ck_assert_ptr_nonnull(r);
+    atomic_store(&r->hdr.closed, 1);
+    char arg[96], key[64];
+    unique_name(key, sizeof key, "closed");
+    snprintf(arg, sizeof arg, "%s=fine", key);
+    int h = role_start("set", arg);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0);
+    char buf[8];
+    uint32_t len = 0;
+    ck_assert_code(shared_get(key, buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_uint_eq(atomic_load(&r->hdr.closed), 0);
+}
+END_TEST
+
 Suite *selfcheck_suite(void)
 {
     Suite *s = suite_create("selfcheck");
@@ -93,6 +116,7 @@ Suite *selfcheck_suite(void)
     tcase_add_test(tc, real_dll_section_is_shared);
     tcase_add_test(tc, misbuilt_dll_refuses_to_work);
     tcase_add_test(tc, lock_name_taken_by_an_event_is_enameclash);
+    tcase_add_test(tc, a_scribbled_closed_flag_does_not_stop_attaching);
     suite_add_tcase(s, tc);
     return s;
 }
