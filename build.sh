@@ -376,12 +376,18 @@ build_bat_test() {
 }
 
 deps() {
-    # Add deb-src and i386 before installing packages: one apt-get update.
+    # Add deb-src before installing packages: one apt-get update serves all.
     check_mingw_present || ensure_deb_src
-    ensure_i386_arch
     install_packages
+    # wine32 (an i386 package) only where 32-bit programs run: probed once
+    # clang and lld are surely there.
+    if ia32_runs; then
+        ensure_i386_arch
+        install_packages
+    fi
     build_check_mingw
     build_check_mingw_x86
+    prepare_winsdk   # remade whenever WINSDK_STAMP changes
     build_check_clang_cl
     install_wintools
 }

@@ -102,6 +102,9 @@ static void keep_registered(shared__region *r)
     } else if (shared__peer_join(r, pid, start, g_exe,
                                  shared__backend_unix_ms(), &idx) == 0) {
         shared__set_self_peer(idx);
+    } else {
+        /* Registry full: stay unregistered (and count it once). */
+        shared__set_self_peer(UINT32_MAX);
     }
     shared__count_corrupt(r);
 }

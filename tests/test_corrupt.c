@@ -99,6 +99,41 @@ static int corrupt_slots(void)
     return n;
 }
 
+/* A set (or del) that must write two slots, a key's valid slot and its own
+ * damaged copy, fails before it writes either when the transaction's
+ * journal has room for only one of them: nothing changes on failure. */
+START_TEST(a_two_slot_replace_fails_whole_when_the_journal_is_full)
+{
+    char buf[16], key[16];
+    uint32_t len;
+    ck_assert_code(shared_set("cr.d", "old", 3), SHARED_OK);
+    shared__region *r = live();
+    uint32_t a = live_slot_of(r, "cr.d"), b = 0;
+    while (b < SHARED_MAX_KEYS && (b == a || atomic_load(&r->slot[b].img.meta)))
+        b++;
+    ck_assert_uint_lt(b, SHARED_MAX_KEYS);
+    /* cr.d's own damaged copy in slot b: its key bytes, a bad value. */
+    memcpy((void *)&r->slot[b].img, (void *)&r->slot[a].img,
+           sizeof r->slot[b].img);
+    atomic_fetch_xor(&r->slot[b].img.value[0], 0xffu);
+    atomic_store(&r->hint[b], atomic_load(&r->hint[a]));
+
+    ck_assert_code(shared_lock(5000), SHARED_OK);
+    for (unsigned i = 0; i < SHARED_JOURNAL_MAX - 1u; i++) {
+        snprintf(key, sizeof key, "cr.t%u", i);
+        ck_assert_code(shared_set(key, "t", 1), SHARED_OK);
+    }
+    ck_assert_code(shared_set("cr.d", "new", 3), SHARED_ETXFULL);
+    ck_assert_code(shared_get("cr.d", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(buf, "old", 3);
+    ck_assert_code(shared_rollback(), SHARED_OK);
+    ck_assert_code(shared_get("cr.d", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "old", 3);
+    ck_assert_code(shared_reset(), SHARED_OK);
+}
+END_TEST
+
 START_TEST(set_and_del_replace_a_corrupt_key)
 {
     char buf[16];
@@ -237,6 +272,7 @@ Suite *corrupt_suite(void)
     tcase_add_test(tc, garbage_in_a_slot_is_ecorrupt);
     tcase_add_test(tc, foreach_reports_corruption_after_visiting_the_rest);
     tcase_add_test(tc, set_and_del_replace_a_corrupt_key);
+    tcase_add_test(tc, a_two_slot_replace_fails_whole_when_the_journal_is_full);
     tcase_add_test(tc, reset_repairs_a_corrupt_section);
     tcase_add_test(tc, random_garbage_in_the_slots_never_crashes);
     tcase_add_test(tc, mismatched_header_is_eversion_for_a_new_process);

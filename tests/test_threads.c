@@ -11,7 +11,6 @@
  * (preset linux-tsan) this is the suite TSan checks: it sees the threads of
  * one process, not the other process.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,7 +37,7 @@ typedef struct worker {
   do {                                                                         \
     snprintf((w)->why, sizeof(w)->why, __VA_ARGS__);                           \
     (w)->failed = 1;                                                           \
-    return NULL;                                                               \
+    return;                                                                    \
   } while (0)
 
 static void key_of(char *buf, const worker *w, const char *what)
@@ -71,7 +70,7 @@ static int foreach_pair(const shared_entry *e, void *ctx)
     return 0;
 }
 
-static void *work(void *arg)
+static void work(void *arg)
 {
     worker *w = arg;
     char ctr[64], cas[64], ka[64], kb[64], mine[64], ch[64], rcount[64],
@@ -188,14 +187,13 @@ static void *work(void *arg)
                       (unsigned long long)ver, (unsigned long long)nv);
         }
     }
-    return NULL;
 }
 
 /* Runs THREADS workers as process number `proc`; 0 if all passed. */
 static int run_threads(const char *prefix, int proc, int rounds)
 {
-    pthread_t t[THREADS];
     worker w[THREADS];
+    void *args[THREADS];
     int failed = 0;
     for (int i = 0; i < THREADS; i++) {
         memset(&w[i], 0, sizeof w[i]);
@@ -203,13 +201,13 @@ static int run_threads(const char *prefix, int proc, int rounds)
         w[i].proc = proc;
         w[i].thread = i;
         w[i].rounds = rounds;
-        if (pthread_create(&t[i], NULL, work, &w[i]) != 0) {
-            fprintf(stderr, "pthread_create failed\n");
-            return 1;
-        }
+        args[i] = &w[i];
+    }
+    if (run_parallel(THREADS, work, args) != 0) {
+        fprintf(stderr, "starting or joining the threads failed\n");
+        return 1;
     }
     for (int i = 0; i < THREADS; i++) {
-        pthread_join(t[i], NULL);
         if (w[i].failed) {
             fprintf(stderr, "process %d thread %d: %s\n", proc, i, w[i].why);
             failed = 1;

@@ -81,6 +81,10 @@ shared__region *live_region(void);
  * it: 0, or -1 if the thread could not be made or joined. */
 int run_on_stack(size_t stack_bytes, void (*fn)(void *), void *arg);
 
+/* Runs fn(args[i]) on n threads at once (n <= 64) and waits for all of
+ * them: 0, or -1 if a thread could not be made or joined. */
+int run_parallel(int n, void (*fn)(void *), void *const *args);
+
 const char *library_path(void);
 
 /* Names the built library exports (ELF: defined global functions whose

@@ -54,6 +54,30 @@ static int journal_save(shared__region *r, uint32_t i)
     return 0;
 }
 
+/*
+ * 0 if the journal has room for every slot of s[0..k) that this change or
+ * transaction has not journaled yet, else SHARED_ETXFULL (SHARED_ECORRUPT
+ * for a damaged count). A change that writes two slots (a key and its own
+ * corrupt slot) checks first, so that it fails before it writes either.
+ */
+static int journal_room(shared__region *r, const uint32_t *s, uint32_t k)
+{
+    uint32_t n = LOAD(&r->hdr.jcount), need = 0;
+    if (n > SHARED_JOURNAL_MAX) {
+        shared__count_corrupt(r);
+        return SHARED_ECORRUPT;
+    }
+    for (uint32_t a = 0; a < k; a++) {
+        int seen = 0;
+        for (uint32_t j = 0; j < n && !seen; j++)
+            seen = LOAD(&r->journal[j].slot) == s[a];
+        for (uint32_t b = 0; b < a && !seen; b++)
+            seen = s[b] == s[a];
+        need += !seen;
+    }
+    return n + need <= SHARED_JOURNAL_MAX ? 0 : SHARED_ETXFULL;
+}
+
 /* Draws a version larger than `old` from the section's version counter. */
 static uint64_t draw_version(shared__region *r, uint64_t old)
 {
@@ -241,9 +265,19 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
             return SHARED_ECONFLICT;
         }
     }
+    int rc = 0;
+    if (own != NO_SLOT && cur.slot != NO_SLOT) {
+        uint32_t two[2] = {cur.slot, own};
+        rc = journal_room(r, two, 2);
+    }
+    if (rc) {
+        if (met)
+            shared__rebuild(r);
+        return rc;
+    }
     prepare(&next, key, klen, SHARED_TYPE_BYTES);
     next.value_len = len;
-    int rc = store(r, exists, &cur, &next, value, version);
+    rc = store(r, exists, &cur, &next, value, version);
     if (rc == 0 && own != NO_SLOT)
         rc = clear_corrupt(r, own); /* K also had a valid slot */
     if (met)
@@ -282,6 +316,10 @@ int shared__op_del(shared__region *r, const char *key, uint32_t klen)
     int met = settle_corrupt(r, key, klen, &own);
     int exists = lookup(r, key, klen, &cur, NULL, 0);
     int rc = exists < 0 ? exists : 0;
+    if (rc == 0 && own != NO_SLOT && exists > 0) {
+        uint32_t two[2] = {cur.slot, own};
+        rc = journal_room(r, two, 2);
+    }
     if (rc == 0 && own != NO_SLOT)
         rc = clear_corrupt(r, own);
     if (met)

@@ -35,8 +35,14 @@
  * OFD read lock on byte ATTACH_BYTE of the object (kept by its open
  * descriptor g_fd, dropped by the kernel when it exits); while another
  * process holds one, the object is neither removed nor wiped, whatever the
- * registry says. The creation lock is byte CREATE_BYTE, so the two never
- * meet.
+ * registry says (nor formatted when its ready flag is found cleared). The
+ * creation lock is byte CREATE_BYTE, so the two never meet. A lock belongs
+ * to an open file description, which a mapping keeps alive: a forked child
+ * opens the object anew for its own lock, but the mapping it inherited
+ * keeps its parent's description, so a parent killed while such a child
+ * lives still counts as attached until the child exits (the object is then
+ * kept a little longer, never lost). A process whose attach lock could not
+ * be taken is simply not seen by the others' checks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -135,6 +141,22 @@ static int creation_lock(int fd, short type)
     return sys_error(errno);
 }
 
+/* 1 if a process other than the one owning fd's open file description
+ * holds an attach lock (is attached), as the kernel sees it. 1 as well when
+ * it can not be told: never remove, wipe or format on a guess. */
+static int attach_held(int fd)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = ATTACH_BYTE;
+    fl.l_len = 1;
+    if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return 1;
+    return fl.l_type != F_UNLCK;
+}
+
 /* Live registered processes other than this one, read without the lock
  * and without changing anything. */
 static uint32_t live_peers(shared__region *r)
@@ -172,8 +194,9 @@ static int make_locked(int fd, shared__region **r, int *made)
         return sys_error(errno);
     if (is_ready(*r))
         return 0;
-    if (live_peers(*r) > 0) {
-        /* Damage, not abandonment: never wipe or remove a used object. */
+    if (live_peers(*r) > 0 || attach_held(fd)) {
+        /* Damage, not abandonment: never wipe or remove a used object
+         * (attached processes count even if the registry lost them). */
         if (shared__region_check(*r) != 0)
             return SHARED_ECORRUPT;
         shared__region_publish(*r);
@@ -311,20 +334,11 @@ static int attach_lock(short type)
     return g_fd >= 0 && fcntl(g_fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
 }
 
-/* 1 if another process holds an attach lock (is attached), as the kernel
- * sees it; this process's own lock does not count. 1 as well when it can
- * not be told: never remove or wipe on a guess. */
+/* 1 if another process is attached, as the kernel sees it (see
+ * attach_held); this process's own lock does not count. */
 static int others_attached(void)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = ATTACH_BYTE;
-    fl.l_len = 1;
-    if (g_fd < 0 || fcntl(g_fd, F_OFD_GETLK, &fl) != 0)
-        return 1;
-    return fl.l_type != F_UNLCK;
+    return attach_held(g_fd);
 }
 
 /* A forked child shares its parent's open file description, hence its
@@ -333,7 +347,13 @@ static void own_descriptor(void)
 {
     if (g_fd < 0 || g_fd_pid == getpid())
         return;
+    struct stat was, now;
     int fd = shm_open(g_name, O_RDWR | O_CLOEXEC, 0);
+    if (fd >= 0 && (fstat(g_fd, &was) != 0 || fstat(fd, &now) != 0 ||
+                    was.st_dev != now.st_dev || was.st_ino != now.st_ino)) {
+        close(fd); /* the name is another object now: no lock at all, */
+        fd = -1;   /* so this process never removes or wipes (above) */
+    }
     close(g_fd);
     g_fd = fd;
     g_fd_pid = getpid();

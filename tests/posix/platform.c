@@ -121,3 +121,22 @@ int run_on_stack(size_t stack_bytes, void (*fn)(void *), void *arg)
     pthread_attr_destroy(&a);
     return ok && pthread_join(t, NULL) == 0 ? 0 : -1;
 }
+
+int run_parallel(int n, void (*fn)(void *), void *const *args)
+{
+    pthread_t t[64];
+    stack_job j[64];
+    int started = 0, rc = 0;
+    if (n < 0 || n > 64)
+        return -1;
+    for (; started < n; started++) {
+        j[started] = (stack_job){fn, args[started]};
+        if (pthread_create(&t[started], NULL, stack_trampoline, &j[started])) {
+            rc = -1;
+            break;
+        }
+    }
+    for (int i = 0; i < started; i++)
+        rc |= pthread_join(t[i], NULL) ? -1 : 0;
+    return rc;
+}

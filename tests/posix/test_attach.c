@@ -288,6 +288,39 @@ START_TEST(unregistered_live_peer_is_neither_wiped_nor_removed)
 }
 END_TEST
 
+/* The same damage plus a cleared ready flag: the next attacher sees an
+ * object that looks half-made by nobody, yet processes are attached to it
+ * (the kernel's attach locks say so): it is repaired, never formatted. */
+START_TEST(unregistered_live_peer_object_is_not_formatted)
+{
+    char marker[96];
+    snprintf(marker, sizeof marker, "linger-%s", g_inst);
+    remove(marker);
+    int h = role_start("linger", g_inst);
+    ck_assert_int_ge(h, 0);
+    ck_assert(file_wait(marker, 30000));
+    ck_assert_int_eq(child_in_instance("set", "fmt.k=kept", NULL), 0);
+
+    int fd = shm_open(g_obj, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    shared__region *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    ck_assert(r != MAP_FAILED);
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
+        atomic_store(&r->peer[i].owner, 0);
+    atomic_store(&r->hdr.ready, 0);
+    munmap(r, sizeof *r);
+
+    uint64_t ms = 0;
+    int code = child_in_instance("expect", "fmt.k=kept", &ms);
+    ck_assert_msg(code == 0, "expect exited %d after %llu ms", code,
+                  (unsigned long long)ms);
+    proc_kill(h);
+    remove(marker);
+}
+END_TEST
+
 START_TEST(object_of_a_dead_creator_is_made_anew)
 {
     pid_t dead = fork();
@@ -318,6 +351,7 @@ Suite *attach_suite(void)
     tcase_add_test(tc, object_of_a_creator_dead_before_stamping_is_rebuilt);
     tcase_add_test(tc, object_with_live_peers_is_never_split);
     tcase_add_test(tc, unregistered_live_peer_is_neither_wiped_nor_removed);
+    tcase_add_test(tc, unregistered_live_peer_object_is_not_formatted);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -103,3 +103,28 @@ int run_on_stack(size_t stack_bytes, void (*fn)(void *), void *arg)
     CloseHandle(t);
     return w == WAIT_OBJECT_0 ? 0 : -1;
 }
+
+int run_parallel(int n, void (*fn)(void *), void *const *args)
+{
+    HANDLE t[64];
+    stack_job j[64];
+    int started = 0, rc = 0;
+    if (n < 0 || n > 64)
+        return -1;
+    for (; started < n; started++) {
+        j[started] = (stack_job){fn, args[started]};
+        t[started] =
+            CreateThread(NULL, 0, stack_trampoline, &j[started], 0, NULL);
+        if (!t[started]) {
+            rc = -1;
+            break;
+        }
+    }
+    for (int i = 0; i < started; i++) {
+        /* bounded: every call in fn is bounded by its own timeout */
+        if (WaitForSingleObject(t[i], 600000) != WAIT_OBJECT_0)
+            rc = -1;
+        CloseHandle(t[i]);
+    }
+    return rc;
+}
