@@ -27,7 +27,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 BUILD="$ROOT/build"
 DEPS="$BUILD/deps"
-CHECK_PREFIX="$DEPS/check-mingw"   # Check built with the MinGW toolchain
+# Check built with the MinGW toolchain (SHARED_CHECK_MINGW_PREFIX: elsewhere,
+# e.g. a folder without it, as demo_without_check_test does).
+CHECK_PREFIX="${SHARED_CHECK_MINGW_PREFIX:-$DEPS/check-mingw}"
 PRESETS=(linux mingw clang-win clang-cl mingw-x86)
 JOBS="${JOBS:-2}"
 MINGW_CC=x86_64-w64-mingw32-gcc-posix
@@ -461,6 +463,24 @@ maxlimits_test() {
     )
 }
 
+# `./build.sh demo --windows` needs no test framework (issue 9 item 8): with
+# no Check for MinGW at all, it builds and runs sharedemo (--help) and never
+# fetches or builds Check.
+demo_without_check_test() {
+    local out="$BUILD/demo-without-check.log"
+    log "./build.sh demo --windows --help, with no Check for MinGW"
+    if SHARED_CHECK_MINGW_PREFIX="$BUILD/no-check-here" \
+        "$ROOT/build.sh" demo --windows --help >"$out" 2>&1 &&
+        grep -q '^usage: sharedemo' "$out" &&
+        ! grep -qE "fetching Check|building Check" "$out"; then
+        log "demo without Check: ok"
+        return 0
+    fi
+    cat "$out" >&2
+    log "demo without Check FAILED"
+    return 1
+}
+
 # Adds a ctest log's "NN% tests passed, F tests failed out of T" to the totals.
 count_ctest() {
     local line
@@ -501,6 +521,11 @@ cmd_test() {
     else
         failed+=("linux-maxlimits"); rc=1; total_fail=$((total_fail + 1))
     fi
+    if demo_without_check_test; then
+        total_pass=$((total_pass + 1))
+    else
+        failed+=("demo-without-check"); rc=1; total_fail=$((total_fail + 1))
+    fi
     log "build.bat test under Wine's cmd (preset msvc, stand-in tools)"
     out="$BUILD/ctest-build-bat.log"
     if ! build_bat_test 2>&1 | tee "$out"; then
@@ -517,7 +542,7 @@ cmd_test() {
         for p in "${PRESETS[@]}"; do
             [[ " ${notrun[*]} " == *" $p "* ]] || ran+=("$p")
         done
-        echo "all suites passed: ${ran[*]} linux-maxlimits build.bat linux-asan linux-tsan fuzz"
+        echo "all suites passed: ${ran[*]} linux-maxlimits demo-without-check build.bat linux-asan linux-tsan fuzz"
     fi
     if [ "${#notrun[@]}" -gt 0 ]; then
         echo "built and checked, but suites NOT RUN on this machine: ${notrun[*]}"
