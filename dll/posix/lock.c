@@ -18,7 +18,10 @@
  * (and leaving, at exit). If both hold, the word is marked "owner died"
  * with one compare-and-swap from the exact value seen (a real holder that
  * took the lock meanwhile makes it fail), waiters are woken, and the next
- * locker runs the owner-died recovery, as after a crash.
+ * locker runs the owner-died recovery, as after a crash. The caller then
+ * waits for the lock at most TAKEOVER_GRACE_MS more (a woken waiter may get
+ * it first): a call that meets a wedged lock returns within its timeout
+ * plus that grace.
  * What the check can not prove (the owner named is a live peer or this
  * process, or the rest of the mutex is damaged: SHARED_ECORRUPT) is left to
  * shared__backend_break_lock (shared_repair), which re-initialises it.
@@ -38,6 +41,9 @@
 
 /* Shorter waits prove too little about a holder to take the lock over. */
 #define WEDGE_MIN_MS 100u
+/* After taking a wedged lock over, how long the caller may still wait for
+ * it (other waiters are woken too and may get it first). */
+#define TAKEOVER_GRACE_MS 250u
 
 _Static_assert(sizeof(pthread_mutex_t) <=
                    sizeof(((shared__header *)0)->backend.bytes),
@@ -159,8 +165,11 @@ static int take_over(pthread_mutex_t *m, uint32_t tid0, uint32_t waited_ms)
                                      __ATOMIC_ACQUIRE))
         return ETIMEDOUT;
     wake_all(m);
-    int e = pthread_mutex_trylock(m);
-    return e == EBUSY ? ETIMEDOUT : e;
+    /* The waiters just woken race for the freed lock; one that wins holds
+     * it for one short operation. Wait for it a little (TAKEOVER_GRACE_MS,
+     * the most a take-over adds to the caller's timeout). */
+    return timed_lock(m, waited_ms < TAKEOVER_GRACE_MS ? waited_ms
+                                                       : TAKEOVER_GRACE_MS);
 }
 #else
 static uint32_t owner_tid(pthread_mutex_t *m)
