@@ -146,6 +146,25 @@ check_mingw_present() {
     [ -f "$CHECK_PREFIX/lib/cmake/check/check-config.cmake" ]
 }
 
+# cmake_check SRC BUILD TOOLCHAIN PREFIX CFLAGS LABEL: configures, builds and
+# installs Check's CMake project from SRC in $DEPS/BUILD with
+# cmake/TOOLCHAIN into PREFIX (logs in $DEPS/BUILD-*.log).
+cmake_check() {
+    local src="$1" bld="$DEPS/$2" toolchain="$ROOT/cmake/$3" prefix="$4"
+    rm -rf "$bld"
+    CFLAGS="$5" cmake -S "$src" -B "$bld" -G "Unix Makefiles" \
+        -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
+        -DSHARED_WINSDK="$WINSDK" \
+        -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_INSTALL_PREFIX="$prefix" \
+        -DBUILD_TESTING=OFF \
+        >"$bld-configure.log" 2>&1 ||
+        { cat "$bld-configure.log" >&2; die "configuring Check ($6) failed"; }
+    cmake --build "$bld" -j"$JOBS" >"$bld-build.log" 2>&1 ||
+        { tail -n 50 "$bld-build.log" >&2; die "building Check ($6) failed"; }
+    cmake --install "$bld" >/dev/null
+}
+
 build_check_mingw() {
     check_mingw_present && return 0
     ensure_deb_src
@@ -169,16 +188,7 @@ build_check_mingw() {
     [ -n "$dir" ] || die "apt-get source check produced no source tree"
 
     log "building Check $version for MinGW"
-    cmake -S "$dir" -B "$DEPS/check-build" -G "Unix Makefiles" \
-        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw.cmake" \
-        -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_INSTALL_PREFIX="$CHECK_PREFIX" \
-        -DBUILD_TESTING=OFF \
-        >"$DEPS/check-configure.log" 2>&1 ||
-        { cat "$DEPS/check-configure.log" >&2; die "configuring Check failed"; }
-    cmake --build "$DEPS/check-build" -j"$JOBS" >"$DEPS/check-build.log" 2>&1 ||
-        { tail -n 50 "$DEPS/check-build.log" >&2; die "building Check failed"; }
-    cmake --install "$DEPS/check-build" >/dev/null
+    cmake_check "$dir" check-build toolchain-mingw.cmake "$CHECK_PREFIX" "" MinGW
     echo "$version" >"$CHECK_PREFIX/DEBIAN_VERSION"
     check_mingw_present || die "Check install lacks libcheck.a or its CMake config"
     log "Check $version installed in $CHECK_PREFIX"
@@ -235,16 +245,8 @@ build_check_mingw_x86() {
     [ -n "$dir" ] || die "no Check source tree under $DEPS/src"
     log "building Check for MinGW i686"
     rm -rf "$DEPS/check-build-x86" "$CHECK_X86_PREFIX"
-    cmake -S "$dir" -B "$DEPS/check-build-x86" -G "Unix Makefiles" \
-        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-mingw-x86.cmake" \
-        -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_INSTALL_PREFIX="$CHECK_X86_PREFIX" \
-        -DBUILD_TESTING=OFF \
-        >"$DEPS/check-x86-configure.log" 2>&1 ||
-        { cat "$DEPS/check-x86-configure.log" >&2; die "configuring Check (i686) failed"; }
-    cmake --build "$DEPS/check-build-x86" -j"$JOBS" >"$DEPS/check-x86-build.log" 2>&1 ||
-        { tail -n 50 "$DEPS/check-x86-build.log" >&2; die "building Check (i686) failed"; }
-    cmake --install "$DEPS/check-build-x86" >/dev/null
+    cmake_check "$dir" check-build-x86 toolchain-mingw-x86.cmake \
+        "$CHECK_X86_PREFIX" "" "MinGW i686"
     cp "$CHECK_PREFIX/DEBIAN_VERSION" "$CHECK_X86_PREFIX/" 2>/dev/null || true
     check_mingw_x86_present || die "Check (i686) install lacks libcheck.a or its CMake config"
     log "Check for i686 installed in $CHECK_X86_PREFIX"
@@ -316,24 +318,16 @@ check_clang_cl_present() {
 build_check_clang_cl() {
     check_clang_cl_present && return 0
     prepare_winsdk
-    local dir src="$DEPS/check-clang-cl-src" bld="$DEPS/check-clang-cl-build"
+    local dir src="$DEPS/check-clang-cl-src"
     dir="$(find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
     [ -n "$dir" ] || die "Check's source is missing (run ./build.sh deps)"
-    rm -rf "$src" "$bld" "$CHECK_CLANG_CL_PREFIX"
+    rm -rf "$src" "$CHECK_CLANG_CL_PREFIX"
     cp -a "$dir" "$src"
     cp "$ROOT/cmake/msvc-crt/check/pthread_mutex.c" "$src/lib/"
     log "building Check for clang-cl"
-    CFLAGS="/imsvc $ROOT/cmake/msvc-crt/check/include" cmake -S "$src" -B "$bld" -G "Unix Makefiles" \
-        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-clang-cl.cmake" \
-        -DSHARED_WINSDK="$WINSDK" \
-        -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_INSTALL_PREFIX="$CHECK_CLANG_CL_PREFIX" \
-        -DBUILD_TESTING=OFF \
-        >"$DEPS/check-clang-cl-configure.log" 2>&1 ||
-        { cat "$DEPS/check-clang-cl-configure.log" >&2; die "configuring Check for clang-cl failed"; }
-    cmake --build "$bld" -j"$JOBS" >"$DEPS/check-clang-cl-build.log" 2>&1 ||
-        { tail -n 50 "$DEPS/check-clang-cl-build.log" >&2; die "building Check for clang-cl failed"; }
-    cmake --install "$bld" >/dev/null
+    cmake_check "$src" check-clang-cl-build toolchain-clang-cl.cmake \
+        "$CHECK_CLANG_CL_PREFIX" "/imsvc $ROOT/cmake/msvc-crt/check/include" \
+        clang-cl
     check_clang_cl_present || die "Check for clang-cl lacks check.lib or its CMake config"
     log "Check installed in $CHECK_CLANG_CL_PREFIX"
 }

@@ -2,35 +2,7 @@
 # gcc-mingw-w64-i686-posix), i686 target; tests run under wine via wine-run.sh
 # (Debian's wine32 behind wine64: a 64-bit prefix runs 32-bit programs).
 # Usage: cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw-x86.cmake ...
-set(CMAKE_SYSTEM_NAME Windows)
+# Everything else is the x86-64 toolchain's, for this triple.
 set(CMAKE_SYSTEM_PROCESSOR i686)
 set(MINGW_TRIPLE i686-w64-mingw32)
-set(MINGW_SYSROOT /usr/${MINGW_TRIPLE})
-
-# Prefer the posix-thread-model compilers (winpthread); Debian's default
-# alternative for the plain name is the win32 thread model.
-find_program(MINGW_GCC NAMES ${MINGW_TRIPLE}-gcc-posix ${MINGW_TRIPLE}-gcc REQUIRED)
-find_program(MINGW_GXX NAMES ${MINGW_TRIPLE}-g++-posix ${MINGW_TRIPLE}-g++)
-find_program(MINGW_WINDRES NAMES ${MINGW_TRIPLE}-windres)
-set(CMAKE_C_COMPILER "${MINGW_GCC}")
-if(MINGW_GXX)
-  set(CMAKE_CXX_COMPILER "${MINGW_GXX}")
-endif()
-if(MINGW_WINDRES)
-  set(CMAKE_RC_COMPILER "${MINGW_WINDRES}")
-endif()
-
-# Headers/libraries/packages only from the MinGW sysroot and from the prefixes
-# given in CMAKE_PREFIX_PATH (e.g. build/deps/check-mingw-x86); programs from
-# the host.
-set(CMAKE_FIND_ROOT_PATH ${MINGW_SYSROOT} ${CMAKE_PREFIX_PATH})
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
-# pkg-config must not hand out the host's (Linux) libraries.
-set(ENV{PKG_CONFIG_LIBDIR} "${MINGW_SYSROOT}/lib/pkgconfig")
-set(ENV{PKG_CONFIG_PATH} "")
-
-# ctest (and add_custom_command on targets) run .exe files through wine.
-set(CMAKE_CROSSCOMPILING_EMULATOR "${CMAKE_CURRENT_LIST_DIR}/wine-run.sh")
+include(${CMAKE_CURRENT_LIST_DIR}/toolchain-mingw.cmake)

@@ -1,9 +1,12 @@
 # Cross toolchain: MinGW-w64 GCC (Debian's gcc-mingw-w64-x86-64-posix),
 # Windows x86-64 target, tests run under wine via wine-run.sh.
 # Usage: cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-mingw.cmake ...
+# toolchain-mingw-x86.cmake sets MINGW_TRIPLE (i686) and includes this file.
 set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_SYSTEM_PROCESSOR x86_64)
-set(MINGW_TRIPLE x86_64-w64-mingw32)
+if(NOT MINGW_TRIPLE)
+  set(CMAKE_SYSTEM_PROCESSOR x86_64)
+  set(MINGW_TRIPLE x86_64-w64-mingw32)
+endif()
 set(MINGW_SYSROOT /usr/${MINGW_TRIPLE})
 
 # Prefer the posix-thread-model compilers (winpthread); Debian's default

@@ -144,14 +144,20 @@ static int creation_lock(int fd, short type)
 /* 1 if a process other than the one owning fd's open file description
  * holds an attach lock (is attached), as the kernel sees it. 1 as well when
  * it can not be told: never remove, wipe or format on a guess. */
-static int attach_held(int fd)
+static struct flock attach_range(short type)
 {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
+    fl.l_type = type;
     fl.l_whence = SEEK_SET;
     fl.l_start = ATTACH_BYTE;
     fl.l_len = 1;
+    return fl;
+}
+
+static int attach_held(int fd)
+{
+    struct flock fl = attach_range(F_WRLCK);
     if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) != 0)
         return 1;
     return fl.l_type != F_UNLCK;
@@ -325,12 +331,7 @@ static void install_atfork(void)
 /* Sets (F_RDLCK) or drops (F_UNLCK) this process's attach lock. */
 static int attach_lock(short type)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = type;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = ATTACH_BYTE;
-    fl.l_len = 1;
+    struct flock fl = attach_range(type);
     return g_fd >= 0 && fcntl(g_fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
 }
 

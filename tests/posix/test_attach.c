@@ -249,6 +249,32 @@ START_TEST(object_with_live_peers_is_never_split)
 }
 END_TEST
 
+/* Starts a lingering attached process (returned; its marker file in
+ * marker), stores `kv` from a child, then unregisters every process in the
+ * object, as a hostile write can (and clears `ready` if asked). */
+static int linger_then_lose_registry(const char *kv, char *marker, size_t cap,
+                                     int clear_ready)
+{
+    snprintf(marker, cap, "linger-%s", g_inst);
+    remove(marker);
+    int h = role_start("linger", g_inst);
+    ck_assert_int_ge(h, 0);
+    ck_assert(file_wait(marker, 30000));
+    ck_assert_int_eq(child_in_instance("set", kv, NULL), 0);
+    int fd = shm_open(g_obj, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    shared__region *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    ck_assert(r != MAP_FAILED);
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
+        atomic_store(&r->peer[i].owner, 0); /* every process "gone" */
+    if (clear_ready)
+        atomic_store(&r->hdr.ready, 0);
+    munmap(r, sizeof *r);
+    return h;
+}
+
 /* The registry is in the object, so a hostile write can unregister a live
  * process. The next attacher must not take that for "every peer died" and
  * wipe the state, and a process leaving must not take itself for the last
@@ -258,24 +284,8 @@ START_TEST(unregistered_live_peer_is_neither_wiped_nor_removed)
     struct stat before, after;
     char path[160], marker[96];
     snprintf(path, sizeof path, "/dev/shm%s", g_obj);
-    snprintf(marker, sizeof marker, "linger-%s", g_inst);
-    remove(marker);
-    int h = role_start("linger", g_inst);
-    ck_assert_int_ge(h, 0);
-    ck_assert(file_wait(marker, 30000));
-    ck_assert_int_eq(child_in_instance("set", "reg.k=kept", NULL), 0);
+    int h = linger_then_lose_registry("reg.k=kept", marker, sizeof marker, 0);
     ck_assert_int_eq(stat(path, &before), 0);
-
-    int fd = shm_open(g_obj, O_RDWR, 0);
-    ck_assert_int_ge(fd, 0);
-    shared__region *r =
-        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    ck_assert(r != MAP_FAILED);
-    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
-        atomic_store(&r->peer[i].owner, 0); /* every process "gone" */
-    munmap(r, sizeof *r);
-
     /* Attaches (finding no registered peer), writes, leaves (as "last"). */
     ck_assert_int_eq(child_in_instance("set", "reg.j=new", NULL), 0);
     ck_assert_msg(stat(path, &after) == 0 && after.st_ino == before.st_ino,
@@ -294,24 +304,7 @@ END_TEST
 START_TEST(unregistered_live_peer_object_is_not_formatted)
 {
     char marker[96];
-    snprintf(marker, sizeof marker, "linger-%s", g_inst);
-    remove(marker);
-    int h = role_start("linger", g_inst);
-    ck_assert_int_ge(h, 0);
-    ck_assert(file_wait(marker, 30000));
-    ck_assert_int_eq(child_in_instance("set", "fmt.k=kept", NULL), 0);
-
-    int fd = shm_open(g_obj, O_RDWR, 0);
-    ck_assert_int_ge(fd, 0);
-    shared__region *r =
-        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    ck_assert(r != MAP_FAILED);
-    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
-        atomic_store(&r->peer[i].owner, 0);
-    atomic_store(&r->hdr.ready, 0);
-    munmap(r, sizeof *r);
-
+    int h = linger_then_lose_registry("fmt.k=kept", marker, sizeof marker, 1);
     uint64_t ms = 0;
     int code = child_in_instance("expect", "fmt.k=kept", &ms);
     ck_assert_msg(code == 0, "expect exited %d after %llu ms", code,
