@@ -43,7 +43,7 @@ static void populate(shared__region *r)
     }
     for (uint32_t ch = 0; ch < 3; ch++) {
         uint32_t nl = fz_chan(ch, key);
-        shared__chan_find(r, key, nl, 1, &idx);
+        shared__chan_find(r, key, nl, 1, FZ_NOW_MS, &idx);
         for (uint32_t m = 0; m < 5u * ch; m++) {
             fz_fill(val, m * 13u % SHARED_MSG_MAX, m);
             shared__chan_send(r, idx, val, m * 13u % SHARED_MSG_MAX);
@@ -142,7 +142,7 @@ static void use(shared__region *r, fz *f)
             shared__journal_begin(r, tx ? SHARED__J_TX : SHARED__J_SINGLE);
         switch (op) {
         case 0:
-            rc = shared__read(r, key, kl, &c);
+            rc = shared__read(r, key, kl, &c, val, SHARED_VALUE_MAX);
             OK_OR(rc, SHARED_ENOTFOUND, SHARED_ECORRUPT, SHARED__RETRY);
             if (rc == 0)
                 FZ_CHECK(c.value_len <= SHARED_VALUE_MAX && c.key_len == kl &&
@@ -150,7 +150,7 @@ static void use(shared__region *r, fz *f)
                          "read returned a wrong key or length");
             break;
         case 1:
-            rc = shared__read_locked(r, key, kl, &c);
+            rc = shared__read_locked(r, key, kl, &c, val, SHARED_VALUE_MAX);
             OK_OR(rc, SHARED_ENOTFOUND, SHARED_ECORRUPT);
             if (rc == 0)
                 FZ_CHECK(c.value_len <= SHARED_VALUE_MAX && c.key_len == kl &&
@@ -179,7 +179,8 @@ static void use(shared__region *r, fz *f)
         case 5:
         case 6: {
             uint32_t nl = fz_chan(id % 4u, key);
-            rc = shared__chan_find(r, key, nl, op == 5, &idx);
+            rc = shared__chan_find(r, key, nl, op == 5,
+                                   FZ_NOW_MS + fz_u8(f) * 16u, &idx);
             OK_OR(rc, SHARED_ENOTFOUND, SHARED_ECHANNELS, SHARED_ECORRUPT);
             if (rc)
                 break;
@@ -187,7 +188,7 @@ static void use(shared__region *r, fz *f)
             if (op == 5) {
                 len = fz_len(f, SHARED_MSG_MAX);
                 rc = shared__chan_send(r, idx, val, len);
-                OK_OR(rc, SHARED_EFULL, SHARED_ECORRUPT);
+                OK_OR(rc, SHARED_ECHANFULL, SHARED_ECORRUPT);
             } else {
                 uint32_t cap = fz_len(f, SHARED_MSG_MAX);
                 len = 0;
@@ -201,7 +202,8 @@ static void use(shared__region *r, fz *f)
         case 7:
             for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
                 shared_slot_info si;
-                rc = shared__read_slot(r, i, fz_u8(f) & 1u, &c);
+                rc = shared__read_slot(r, i, fz_u8(f) & 1u, &c, val,
+                                       SHARED_VALUE_MAX);
                 OK_OR(rc, SHARED_ENOTFOUND, SHARED_ECORRUPT, SHARED__RETRY);
                 if (rc == 0)
                     FZ_CHECK(c.value_len <= SHARED_VALUE_MAX &&
@@ -228,7 +230,7 @@ static void use(shared__region *r, fz *f)
             uint32_t live = shared__peer_reap(r, fz_alive, 1000);
             FZ_CHECK(live <= SHARED_MAX_PEERS, "%u live peers", live);
             rc = shared__peer_join(r, 2000u + id, 5, "again.exe", 9, &idx);
-            OK_OR(rc, SHARED_EFULL);
+            OK_OR(rc, SHARED_EPEERS);
             if (rc == 0)
                 shared__peer_leave(r, idx, 2000u + id);
             for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++) {
@@ -287,10 +289,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = shared__op_put(r, key, kl, "repaired", 8, NULL, NULL);
     shared__journal_commit(r);
     FZ_CHECK(rc == 0, "put after reset: %s", shared_errname(rc));
-    rc = shared__read(r, key, kl, &c);
-    FZ_CHECK(rc == 0 && c.value_len == 8 && memcmp(c.value, "repaired", 8) == 0,
+    unsigned char got[SHARED_VALUE_MAX];
+    rc = shared__read(r, key, kl, &c, got, sizeof got);
+    FZ_CHECK(rc == 0 && c.value_len == 8 && memcmp(got, "repaired", 8) == 0,
              "read after reset: %s", shared_errname(rc));
-    rc = shared__chan_find(r, "ch0", 3, 1, &idx);
+    rc = shared__chan_find(r, "ch0", 3, 1, FZ_NOW_MS, &idx);
     FZ_CHECK(rc == 0, "channel after reset: %s", shared_errname(rc));
     rc = shared__chan_send(r, idx, "m", 1);
     FZ_CHECK(rc == 0, "send after reset: %s", shared_errname(rc));
