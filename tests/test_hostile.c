@@ -122,9 +122,11 @@ int role_scribble(const char *arg)
 
 /* ---- the users and their oracle ---------------------------------------- */
 
+/* shared.h's "Attach errors". */
 #define ATTACH_ERRS                                                            \
   SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH, SHARED_EACCESS,       \
-      SHARED_ESYSTEM
+      SHARED_ESYSTEM, SHARED_EINVAL, SHARED_ETIMEDOUT, SHARED_ECORRUPT,        \
+      SHARED_EPEERS
 #define KEY_ERRS SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG
 
 /* The codes shared.h documents for each function (0 always allowed). */
@@ -159,18 +161,19 @@ static const int k_foreach[] = {SHARED_ENULL,     SHARED_ENOMEM,
                                 ATTACH_ERRS,      0};
 static const int k_wait[] = {SHARED_ETIMEDOUT,
                              SHARED_EINTX,
-                             SHARED_EFULL,
+                             SHARED_EWAITERS,
                              KEY_ERRS,
                              SHARED_ECORRUPT,
                              ATTACH_ERRS,
                              0};
-static const int k_send[] = {
-    SHARED_EFULL,    SHARED_ECHANNELS, SHARED_EVALTOOLONG,
-    KEY_ERRS,        SHARED_EINTX,     SHARED_ETIMEDOUT,
-    SHARED_ECORRUPT, ATTACH_ERRS,      0};
+static const int k_send[] = {SHARED_ECHANFULL,   SHARED_ECHANNELS,
+                             SHARED_EVALTOOLONG, KEY_ERRS,
+                             SHARED_EINTX,       SHARED_ETIMEDOUT,
+                             SHARED_ECORRUPT,    SHARED_EWAITERS,
+                             ATTACH_ERRS,        0};
 static const int k_recv[] = {
-    SHARED_ETIMEDOUT, SHARED_ETOOBIG, SHARED_ECORRUPT, SHARED_ECHANNELS,
-    KEY_ERRS,         SHARED_EINTX,   ATTACH_ERRS,     0};
+    SHARED_ETIMEDOUT, SHARED_ETOOBIG,  SHARED_ECORRUPT, KEY_ERRS,
+    SHARED_EINTX,     SHARED_EWAITERS, ATTACH_ERRS,     0};
 static const int k_lock[] = {SHARED_EINTX, SHARED_ETIMEDOUT, ATTACH_ERRS, 0};
 static const int k_unlock[] = {SHARED_ENOTLOCKED, 0};
 static const int k_reset[] = {SHARED_EINTX, SHARED_ETIMEDOUT, ATTACH_ERRS, 0};
