@@ -175,17 +175,9 @@ int shared__chan_recv(shared__region *r, uint32_t idx, void *buf, uint32_t cap,
         return SHARED_ENOTFOUND;
     shared__msg *m = &c->ring[head % SHARED_CHANNEL_DEPTH];
     uint32_t n = LOAD(&m->len);
-    uint32_t nw = n <= SHARED_MSG_MAX ? (n + 7u) / 8u : 0;
     unsigned char *dst = n <= cap ? buf : NULL;
-    uint64_t sum = msg_check_start(n);
-    for (uint32_t i = 0; i < nw; i++) {
-        uint64_t w = LOAD(&m->data[i]);
-        sum = shared__mix(sum, w);
-        if (dst) {
-            uint32_t at = i * 8u;
-            memcpy(dst + at, &w, n - at < 8u ? n - at : 8u);
-        }
-    }
+    uint64_t sum = shared__load_mix(m->data, n <= SHARED_MSG_MAX ? n : 0, dst,
+                                    msg_check_start(n));
     if (n > SHARED_MSG_MAX || LOAD(&m->check) != sum) {
         shared__count_corrupt(r);
         STORE(&c->head, head + 1u); /* drop it: the channel goes on */

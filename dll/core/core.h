@@ -173,6 +173,12 @@ void shared__count_corrupt(shared__region *r);
 /* 64-bit checksum step, also used to hash keys. */
 uint64_t shared__mix(uint64_t h, uint64_t word);
 
+/* Mixes the words holding nbytes of src into sum and returns it, copying
+ * the nbytes to dst (unless NULL) as they pass: one pass, no buffer. The
+ * caller has bounded nbytes by src's size. */
+uint64_t shared__load_mix(const _Atomic uint64_t *src, uint32_t nbytes,
+                          unsigned char *dst, uint64_t sum);
+
 /*
  * Crash points: the core calls the hook, if set, at every step of a change
  * where a process could die. Unit tests set it to stop a change half-way

@@ -18,6 +18,21 @@ uint64_t shared__mix(uint64_t h, uint64_t word)
     return h;
 }
 
+uint64_t shared__load_mix(const _Atomic uint64_t *src, uint32_t nbytes,
+                          unsigned char *dst, uint64_t sum)
+{
+    uint32_t n = (nbytes + 7u) / 8u;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t w = atomic_load_explicit(&src[i], memory_order_relaxed);
+        sum = shared__mix(sum, w);
+        if (dst) {
+            uint32_t at = i * 8u;
+            memcpy(dst + at, &w, nbytes - at < 8u ? nbytes - at : 8u);
+        }
+    }
+    return sum;
+}
+
 void shared__region_format(shared__region *r)
 {
     static const shared__header fresh = SHARED__HEADER_INIT;

@@ -147,16 +147,7 @@ static int image_read(const shared__image *img, shared__copy *out, void *buf,
     if (type == SHARED_TYPE_COUNTER && vlen != 8)
         return SHARED_ECORRUPT;
     unsigned char *dst = buf && vlen <= cap ? buf : NULL;
-    uint64_t sum = head_sum(&h);
-    uint32_t n = (vlen + 7u) / 8u;
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t w = LOAD(&img->value[i]);
-        sum = shared__mix(sum, w);
-        if (dst) {
-            uint32_t at = i * 8u;
-            memcpy(dst + at, &w, vlen - at < 8u ? vlen - at : 8u);
-        }
-    }
+    uint64_t sum = shared__load_mix(img->value, vlen, dst, head_sum(&h));
     if (sum != h.check)
         return SHARED_ECORRUPT;
 
