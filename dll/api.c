@@ -79,6 +79,11 @@ uint32_t shared__self_peer(void)
 static char g_exe[64];
 static _Atomic uint64_t g_self_start;
 
+uint64_t shared__self_start(void)
+{
+    return atomic_load(&g_self_start);
+}
+
 /*
  * (locked) Keeps this process registered as it registered at attach. The
  * registry is untrusted: a hostile write can unregister a live process, and
@@ -110,21 +115,20 @@ static void keep_registered(shared__region *r)
 }
 
 /*
- * Takes the lock. Here, and only here, a lock taken over from a dead holder
- * (or a journal a holder left open) goes through the one recovery path.
+ * The lock was just taken, with `taken` the backend's result (0 or
+ * SHARED__OWNER_DIED). Here, and only here, a lock taken over from a dead
+ * holder, a journal a holder left open, or a repair (`force`) goes through
+ * the one recovery path; then the acquisition is counted and this process's
+ * registration kept.
  */
-int shared__acquire(shared__region *r, uint32_t timeout_ms)
+static void locked(shared__region *r, int taken, int force)
 {
-    int rc = shared__backend_lock(timeout_ms);
-    if (rc == SHARED_ETIMEDOUT)
-        atomic_fetch_add(&r->hdr.lock_timeouts, 1);
-    if (rc < 0)
-        return rc;
-    if (rc == SHARED__OWNER_DIED || atomic_load(&r->hdr.jcount) != 0 ||
+    int died = taken == SHARED__OWNER_DIED;
+    if (force || died || atomic_load(&r->hdr.jcount) != 0 ||
         atomic_load(&r->hdr.jkind) != SHARED__J_NONE ||
         (atomic_load(&r->hdr.tx_gen) & 1u)) {
-        shared__recover(r, rc == SHARED__OWNER_DIED);
-        if (rc == SHARED__OWNER_DIED)
+        shared__recover(r, died);
+        if (died)
             shared__backend_consistent();
     }
     atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
@@ -133,6 +137,17 @@ int shared__acquire(shared__region *r, uint32_t timeout_ms)
     if (me < SHARED_MAX_PEERS)
         atomic_store_explicit(&r->peer[me].active_ms, shared__backend_unix_ms(),
                               memory_order_relaxed);
+}
+
+/* Takes the lock (see locked()). */
+int shared__acquire(shared__region *r, uint32_t timeout_ms)
+{
+    int rc = shared__backend_lock(timeout_ms);
+    if (rc == SHARED_ETIMEDOUT)
+        atomic_fetch_add(&r->hdr.lock_timeouts, 1);
+    if (rc < 0)
+        return rc;
+    locked(r, rc, 0);
     return 0;
 }
 
@@ -476,10 +491,7 @@ int shared_repair(uint32_t flags)
     }
     if (rc < 0)
         return rc;
-    shared__recover(r, rc == SHARED__OWNER_DIED);
-    if (rc == SHARED__OWNER_DIED)
-        shared__backend_consistent();
-    atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
+    locked(r, rc, 1);
     shared__notify(r);
     shared__backend_unlock();
     shared__backend_wake(r);

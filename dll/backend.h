@@ -97,6 +97,8 @@ uint32_t shared__timeout(void);
 int shared__acquire(shared__region *r, uint32_t timeout_ms);
 void shared__set_self_peer(uint32_t idx);
 uint32_t shared__self_peer(void);
+/* This process's OS start time as it registered (0 before it did). */
+uint64_t shared__self_start(void);
 
 /* Shared by both backends' attach: under the lock, removes dead peers and
  * registers this process. If `wipe_if_alone` and no other live process is

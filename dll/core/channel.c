@@ -16,15 +16,6 @@ static uint64_t msg_check_start(uint32_t len)
     return shared__mix(0x452821e638d01377ull, len);
 }
 
-/* Word i of a message of len bytes at src, NUL padded. */
-static uint64_t msg_word(const unsigned char *src, uint32_t len, uint32_t i)
-{
-    uint64_t w = 0;
-    uint32_t at = i * 8u, n = len - at < 8u ? len - at : 8u;
-    memcpy(&w, src + at, n);
-    return w;
-}
-
 /* Reads a channel's name into buf (NUL-terminated); its length or 0. */
 static uint32_t chan_name(shared__channel *c, char *buf)
 {
@@ -152,7 +143,7 @@ int shared__chan_send(shared__region *r, uint32_t idx, const void *msg,
     uint64_t sum = msg_check_start(len);
     STORE(&m->len, len);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t w = msg_word(msg, len, i);
+        uint64_t w = shared__bytes_word(msg, len, i);
         sum = shared__mix(sum, w);
         STORE(&m->data[i], w);
     }

@@ -152,6 +152,11 @@ typedef int (*shared__alive_fn)(uint32_t pid, uint64_t start_time);
 int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
                       const char *exe, uint64_t now_ms, uint32_t *idx);
 
+/* Live registered processes, read without changing anything: every one
+ * but skip_pid, or (only_pid != 0) only only_pid's entries. */
+uint32_t shared__peers_alive(shared__region *r, shared__alive_fn alive,
+                             uint32_t only_pid, uint32_t skip_pid);
+
 /* Removes the entry of `pid` (lock-free: one CAS; safe in DllMain). */
 void shared__peer_leave(shared__region *r, uint32_t idx, uint32_t pid);
 
@@ -172,6 +177,10 @@ void shared__count_corrupt(shared__region *r);
 
 /* 64-bit checksum step, also used to hash keys. */
 uint64_t shared__mix(uint64_t h, uint64_t word);
+
+/* Word i of the len bytes at src, NUL padded past the end (i < words of
+ * len): how values and messages are laid into the region's words. */
+uint64_t shared__bytes_word(const void *src, uint32_t len, uint32_t i);
 
 /* Mixes the words holding nbytes of src into sum and returns it, copying
  * the nbytes to dst (unless NULL) as they pass: one pass, no buffer. The

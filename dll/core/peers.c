@@ -46,6 +46,21 @@ int shared__peer_join(shared__region *r, uint32_t pid, uint64_t start_time,
     return SHARED_EPEERS;
 }
 
+uint32_t shared__peers_alive(shared__region *r, shared__alive_fn alive,
+                             uint32_t only_pid, uint32_t skip_pid)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++) {
+        uint64_t owner = LOAD(&r->peer[i].owner);
+        uint32_t pid = owner_pid(owner);
+        if (owner == 0 || (owner & 0xffu) != OWNER_TAG || pid == skip_pid ||
+            (only_pid != 0 && pid != only_pid))
+            continue;
+        n += alive(pid, atomic_load(&r->peer[i].start_time)) != 0;
+    }
+    return n;
+}
+
 void shared__peer_leave(shared__region *r, uint32_t idx, uint32_t pid)
 {
     uint64_t mine = shared__owner_word(pid);

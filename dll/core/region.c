@@ -18,6 +18,14 @@ uint64_t shared__mix(uint64_t h, uint64_t word)
     return h;
 }
 
+uint64_t shared__bytes_word(const void *src, uint32_t len, uint32_t i)
+{
+    uint64_t w = 0;
+    uint32_t at = i * 8u, n = len - at < 8u ? len - at : 8u;
+    memcpy(&w, (const unsigned char *)src + at, n);
+    return w;
+}
+
 uint64_t shared__load_mix(const _Atomic uint64_t *src, uint32_t nbytes,
                           unsigned char *dst, uint64_t sum)
 {

@@ -85,15 +85,6 @@ static void head_load(raw_head *dst, const shared__image *src)
         dst->key[i] = LOAD(&src->key[i]);
 }
 
-/* Word i of a value of len bytes at src, NUL padded. */
-static uint64_t value_word(const unsigned char *src, uint32_t len, uint32_t i)
-{
-    uint64_t w = 0;
-    uint32_t at = i * 8u, n = len - at < 8u ? len - at : 8u;
-    memcpy(&w, src + at, n);
-    return w;
-}
-
 /*
  * Stores an image: the fixed part, then each value word (as many as h->meta
  * declares, clamped), taken from `words` (another image) or built from
@@ -113,7 +104,8 @@ static void image_store(shared__image *dst, const raw_head *h,
     for (uint32_t i = 0; i < n; i++) {
         if (i == n / 2)
             SHARED__CRASH_POINT(20); /* half of the value written */
-        uint64_t w = bytes ? value_word(bytes, len, i) : LOAD(&words->value[i]);
+        uint64_t w =
+            bytes ? shared__bytes_word(bytes, len, i) : LOAD(&words->value[i]);
         sum = shared__mix(sum, w);
         STORE(&dst->value[i], w);
     }

@@ -140,13 +140,7 @@ static int may_hold(shared__region *r, uint32_t tid)
         return 0;
     if (pid == UINT32_MAX || pid == (uint32_t)getpid())
         return 1;
-    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++) {
-        uint64_t owner = atomic_load(&r->peer[i].owner);
-        if (owner == shared__owner_word(pid) &&
-            shared__backend_alive(pid, atomic_load(&r->peer[i].start_time)))
-            return 1;
-    }
-    return 0;
+    return shared__peers_alive(r, shared__backend_alive, pid, 0) != 0;
 }
 
 /* After a wait timed out: if the lock is provably wedged by an owner that

@@ -167,15 +167,7 @@ static int attach_held(int fd)
  * and without changing anything. */
 static uint32_t live_peers(shared__region *r)
 {
-    uint32_t n = 0, self = (uint32_t)getpid();
-    for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++) {
-        uint64_t owner = atomic_load(&r->peer[i].owner);
-        uint32_t pid = (uint32_t)(owner >> 8);
-        if (owner == 0 || shared__owner_word(pid) != owner || pid == self)
-            continue;
-        n += shared__backend_alive(pid, atomic_load(&r->peer[i].start_time));
-    }
-    return n;
+    return shared__peers_alive(r, shared__backend_alive, 0, (uint32_t)getpid());
 }
 
 static int is_ready(shared__region *r)

@@ -76,17 +76,6 @@ static uint64_t bit(uint32_t idx)
     return (uint64_t)1 << (idx % 64u);
 }
 
-static uint64_t self_start(void)
-{
-    static _Atomic uint64_t start;
-    uint64_t t = atomic_load_explicit(&start, memory_order_relaxed);
-    if (t == 0) {
-        t = shared__backend_start_time();
-        atomic_store_explicit(&start, t, memory_order_relaxed);
-    }
-    return t;
-}
-
 /* 1 if the owner of an entry (as read in `owner`) is a dead process, or
  * the word is no owner at all (damage). */
 static int owner_dead(shared__waiter *w, uint64_t owner)
@@ -100,8 +89,18 @@ static int owner_dead(shared__waiter *w, uint64_t owner)
     else if ((owner & 0xffu) != REAPING_TAG)
         return 1;
     if (pid == shared__backend_pid())
-        return start != 0 && start != self_start();
+        return start != 0 && start != shared__self_start();
     return !shared__backend_alive(pid, start);
+}
+
+/* Cleans entry idx held by us (as owner or reaper): mask bit, READY, start
+ * time; the caller then sets the owner word. */
+static void clear_entry(shared__region *r, uint32_t idx)
+{
+    shared__waiter *w = &r->waiter[idx];
+    atomic_fetch_and(&r->hdr.wait_mask[idx / 64u], ~bit(idx));
+    atomic_store(&w->gen, atomic_load(&w->gen) & ~READY);
+    atomic_store(&w->start_time, 0);
 }
 
 /* Takes entry idx from its dead owner `owner`: cleans it and leaves it
@@ -113,9 +112,7 @@ static int take_over(shared__region *r, uint32_t idx, uint64_t owner,
     uint64_t reaping = ((uint64_t)shared__backend_pid() << 8) | REAPING_TAG;
     if (!atomic_compare_exchange_strong(&w->owner, &owner, reaping))
         return 0;
-    atomic_fetch_and(&r->hdr.wait_mask[idx / 64u], ~bit(idx));
-    atomic_store(&w->gen, atomic_load(&w->gen) & ~READY);
-    atomic_store(&w->start_time, 0);
+    clear_entry(r, idx);
     atomic_store(&w->owner, next);
     return 1;
 }
@@ -146,9 +143,7 @@ static void release(shared__region *r, uint32_t idx)
     uint64_t mine = shared__owner_word(shared__backend_pid());
     if (atomic_load(&w->owner) != mine)
         return;
-    atomic_fetch_and(&r->hdr.wait_mask[idx / 64u], ~bit(idx));
-    atomic_store(&w->gen, atomic_load(&w->gen) & ~READY);
-    atomic_store(&w->start_time, 0);
+    clear_entry(r, idx);
     atomic_compare_exchange_strong(&w->owner, &mine, 0);
 }
 
@@ -195,7 +190,7 @@ int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms)
         return SHARED_EWAITERS;
     shared__waiter *w = &r->waiter[idx];
     test_stop("claim");
-    atomic_store(&w->start_time, self_start());
+    atomic_store(&w->start_time, shared__self_start());
     HANDLE ev = fresh_event(w, idx, &gen);
     if (!ev) {
         release(r, idx);
