@@ -56,6 +56,17 @@ apt_update() {
     fi
 }
 
+# dpkg-query, not dpkg -s: the latter fails when a package is installed for
+# two architectures (check:amd64 and check:i386).
+pkg_installed() {
+    dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'
+}
+
+# Check's source tree, fetched by build_check_mingw (empty if none).
+check_src_dir() {
+    find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' 2>/dev/null | head -n1
+}
+
 # Packages this project needs, each with a command or file that proves it is
 # there; apt is touched only when something is missing.
 missing_packages() {
@@ -91,10 +102,7 @@ missing_packages() {
             # wine32 only where the kernel runs 32-bit x86 programs at all.
             win32:*) ia32_runs && { [ -x "${probe#win32:}" ] || echo "$pkg"; } ;;
             lib:*)  [ -f "${probe#lib:}" ] || echo "$pkg" ;;
-            # dpkg-query, not dpkg -s: the latter fails when a package is
-            # installed for two architectures (check:amd64 and check:i386).
-            pkg:*)  dpkg-query -W -f='${Status}\n' "${probe#pkg:}" 2>/dev/null |
-                        grep -q '^install ok installed' || echo "$pkg" ;;
+            pkg:*)  pkg_installed "${probe#pkg:}" || echo "$pkg" ;;
         esac
     done
 }
@@ -184,7 +192,7 @@ build_check_mingw() {
     local dir version
     local -a dsc=("$srcdir"/check_*.dsc)
     version="$(sed -n 's/^Version: //p' "${dsc[0]}")"
-    dir="$(find "$srcdir" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
+    dir="$(check_src_dir)"
     [ -n "$dir" ] || die "apt-get source check produced no source tree"
 
     log "building Check $version for MinGW"
@@ -241,10 +249,10 @@ build_check_mingw_x86() {
     check_mingw_x86_present && return 0
     build_check_mingw   # makes sure the source tree is there
     local dir
-    dir="$(find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
+    dir="$(check_src_dir)"
     [ -n "$dir" ] || die "no Check source tree under $DEPS/src"
     log "building Check for MinGW i686"
-    rm -rf "$DEPS/check-build-x86" "$CHECK_X86_PREFIX"
+    rm -rf "$CHECK_X86_PREFIX"
     cmake_check "$dir" check-build-x86 toolchain-mingw-x86.cmake \
         "$CHECK_X86_PREFIX" "" "MinGW i686"
     cp "$CHECK_PREFIX/DEBIAN_VERSION" "$CHECK_X86_PREFIX/" 2>/dev/null || true
@@ -319,7 +327,7 @@ build_check_clang_cl() {
     check_clang_cl_present && return 0
     prepare_winsdk
     local dir src="$DEPS/check-clang-cl-src"
-    dir="$(find "$DEPS/src" -mindepth 1 -maxdepth 1 -type d -name 'check-*' | head -n1)"
+    dir="$(check_src_dir)"
     [ -n "$dir" ] || die "Check's source is missing (run ./build.sh deps)"
     rm -rf "$src" "$CHECK_CLANG_CL_PREFIX"
     cp -a "$dir" "$src"
@@ -674,13 +682,12 @@ preset_checks() {
 # (linux-asan: the whole native suite under ASan+UBSan; linux-tsan: the
 # multi-threaded suite under TSan); prints its Check/ctest totals.
 sanitizer_preset() {
-    local p="$1" out="$BUILD/ctest-$1.log" line rc=0
+    local p="$1" out="$BUILD/ctest-$1.log" rc=0
     log "preset $p: configure + build"
     { configure "$p" && build "$p"; } || return 1
     log "preset $p: ctest"
     ctest --preset "$p" 2>&1 | tee "$out" || rc=1
-    line="$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$out" | tail -n1 || true)"
-    log "preset $p: ${line:-no ctest summary}"
+    count_ctest "$out"
     # Check's own totals per suite ("100%: Checks: 12, Failures: 0, ...")
     grep -oE 'Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" |
         awk -v p="$p" '{c += $2; f += $4; e += $6}
@@ -804,7 +811,7 @@ install_bench_peers() {
     local p
     local -a missing=() avail=()
     for p in "${BENCH_PACKAGES[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        pkg_installed "$p" || missing+=("$p")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
     apt_update || true

@@ -9,38 +9,6 @@
 #include "ctl.h"
 #include "text.h"
 
-typedef struct chan_find {
-    const char *name;
-    int found;
-    uint32_t depth, capacity;
-} chan_find;
-
-static int chan_visit(const shared_channel_info *c, void *ctx)
-{
-    chan_find *f = ctx;
-    if (strcmp(c->name, f->name) != 0)
-        return 0;
-    f->found = 1;
-    f->depth = c->depth;
-    f->capacity = c->capacity;
-    return 1;
-}
-
-/* send found no room: if the channel holds SHARED_CHANNEL_DEPTH messages,
- * says so, whichever error code the library used for it. */
-static int send_full(const char *channel, int err)
-{
-    chan_find f = {channel, 0, 0, 0};
-    if (shared_channels(chan_visit, &f) < 0 || !f.found || f.depth < f.capacity)
-        return ctl_fail(channel, err);
-    fprintf(stderr,
-            "sharectl: %s: the channel is full: it holds %u messages "
-            "(SHARED_CHANNEL_DEPTH = %u) and none was received in time (%s)\n",
-            channel, (unsigned)f.depth, (unsigned)SHARED_CHANNEL_DEPTH,
-            shared_errname(err));
-    return CTL_FULL;
-}
-
 int ctl_send(ctl_opts *o)
 {
     static unsigned char buf[SHARED_VALUE_MAX];
@@ -48,9 +16,8 @@ int ctl_send(ctl_opts *o)
     int rc = ctl_value_arg(o, 1, buf, &len, SHARED_MSG_MAX, "SHARED_MSG_MAX");
     if (rc)
         return rc;
+    /* A full channel is SHARED_ECHANFULL, whose message names the limit. */
     rc = shared_send(o->pos[0], buf, len, ctl_wait_ms(o));
-    if (rc != 0 && ctl_exit_code(rc) == CTL_FULL)
-        return send_full(o->pos[0], rc);
     if (rc)
         return ctl_fail(o->pos[0], rc);
     ctl_warn_unheld();

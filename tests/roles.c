@@ -20,6 +20,13 @@ static void touch(const char *path)
         fclose(f);
 }
 
+int role_park(const char *marker)
+{
+    touch(marker);
+    proc_sleep_ms(60000);
+    return 3;
+}
+
 /* set KEY=VALUE */
 static int role_set(const char *arg)
 {
@@ -86,9 +93,7 @@ static int role_linger(const char *instance)
     if (rc)
         return FAIL(rc);
     snprintf(marker, sizeof marker, "linger-%s", instance);
-    touch(marker);
-    proc_sleep_ms(60000);
-    return 3;
+    return role_park(marker);
 }
 
 /* hold MARKER: take the lock, say so, and wait to be killed. */
@@ -97,9 +102,7 @@ static int role_hold(const char *marker)
     int rc = shared_lock(10000);
     if (rc)
         return FAIL(rc);
-    touch(marker);
-    proc_sleep_ms(60000);
-    return 3;
+    return role_park(marker);
 }
 
 /* tx-die MARKER: change four keys inside a transaction, then wait to be
@@ -119,9 +122,7 @@ static int role_tx_die(const char *marker)
         rc = shared_set("tx.new", "created", 7);
     if (rc)
         return FAIL(rc);
-    touch(marker);
-    proc_sleep_ms(60000);
-    return 3;
+    return role_park(marker);
 }
 
 int role_arg(const char *arg, char *key, int64_t *n, char *rest,

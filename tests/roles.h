@@ -48,6 +48,10 @@ int role_fork_attach(const char *arg); /* fork while a thread attaches */
 /* test_stack.c */
 int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */
 
+/* roles.c: creates MARKER, then stays until killed (returns 3 after a
+ * minute). The tail of every role that parks for its test. */
+int role_park(const char *marker);
+
 /* test_torture.c */
 int role_churn(const char *arg);        /* KEY:0:ACKFILE  write until killed */
 int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */

@@ -19,11 +19,7 @@ int role_stay(const char *marker)
     int rc = shared_stats(&st);
     if (rc)
         return ROLE_FAIL(rc);
-    FILE *f = fopen(marker, "w");
-    if (f)
-        fclose(f);
-    proc_sleep_ms(60000);
-    return 3;
+    return role_park(marker);
 }
 
 typedef struct find_peer {

@@ -412,6 +412,23 @@ static inline uint32_t slot_of(shared__region *r, uint32_t id)
                                                              : UINT32_MAX;
 }
 
+/* The part of a put or add that stores key `id`: its slot (its own, or the
+ * first free one: SHARED_EFULL if none), journal room (SHARED_ETXFULL), a
+ * new version; 0 when it is stored. */
+static inline int model_store(run *x, model *m, uint32_t id)
+{
+    mkey *k = &m->k[id];
+    uint32_t slot = k->exists ? slot_of(x->r, id) : first_free(x->r);
+    if (slot == UINT32_MAX)
+        return SHARED_EFULL;
+    if (journal_full(x, slot))
+        return SHARED_ETXFULL;
+    journal_note(x, slot);
+    k->version = model_draw(m, k->exists ? k->version : 0);
+    k->exists = 1;
+    return 0;
+}
+
 /* Predicts a put/cas/add/del of key `id` in the model; returns the code the
  * core must return. `expected` NULL for a plain put. */
 static inline int predict_put(run *x, model *m, uint32_t id, uint32_t len,
@@ -423,14 +440,9 @@ static inline int predict_put(run *x, model *m, uint32_t id, uint32_t len,
         *version = k->exists ? k->version : 0;
         return SHARED_ECONFLICT;
     }
-    uint32_t slot = k->exists ? slot_of(x->r, id) : first_free(x->r);
-    if (slot == UINT32_MAX)
-        return SHARED_EFULL;
-    if (journal_full(x, slot))
-        return SHARED_ETXFULL;
-    journal_note(x, slot);
-    k->version = model_draw(m, k->exists ? k->version : 0);
-    k->exists = 1;
+    int rc = model_store(x, m, id);
+    if (rc)
+        return rc;
     k->type = SHARED_TYPE_BYTES;
     k->len = len;
     k->seed = seed;
@@ -449,14 +461,9 @@ static inline int predict_add(run *x, model *m, uint32_t id, int64_t delta,
     if ((delta > 0 && v > INT64_MAX - delta) ||
         (delta < 0 && v < INT64_MIN - delta))
         return SHARED_EOVERFLOW;
-    uint32_t slot = k->exists ? slot_of(x->r, id) : first_free(x->r);
-    if (slot == UINT32_MAX)
-        return SHARED_EFULL;
-    if (journal_full(x, slot))
-        return SHARED_ETXFULL;
-    journal_note(x, slot);
-    k->version = model_draw(m, k->exists ? k->version : 0);
-    k->exists = 1;
+    int rc = model_store(x, m, id);
+    if (rc)
+        return rc;
     k->type = SHARED_TYPE_COUNTER;
     k->n = v + delta;
     k->len = 0;

@@ -57,6 +57,41 @@ static shared__region *prepare(mode_t mode, off_t size)
     return p;
 }
 
+/* Starts a lingering attached process of this instance and waits for it;
+ * returns its handle, its marker file name in marker. */
+static int start_linger(char *marker, size_t cap)
+{
+    snprintf(marker, cap, "linger-%s", g_inst);
+    remove(marker);
+    int h = role_start("linger", g_inst);
+    ck_assert_int_ge(h, 0);
+    ck_assert(file_wait(marker, 30000));
+    return h;
+}
+
+/* Maps this instance's existing object, as any process of the user can. */
+static shared__region *map_existing(void)
+{
+    int fd = shm_open(g_obj, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    shared__region *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    ck_assert(r != MAP_FAILED);
+    return r;
+}
+
+/* A pid that certainly names no process (a child already reaped). */
+static pid_t dead_pid(void)
+{
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    ck_assert_int_gt(dead, 0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    return dead;
+}
+
 START_TEST(object_lives_as_long_as_its_peers)
 {
     struct stat st;
@@ -212,24 +247,12 @@ START_TEST(object_with_live_peers_is_never_split)
     struct stat before, after;
     char path[160], marker[96];
     snprintf(path, sizeof path, "/dev/shm%s", g_obj);
-    snprintf(marker, sizeof marker, "linger-%s", g_inst);
-    remove(marker);
-    int h = role_start("linger", g_inst);
-    ck_assert_int_ge(h, 0);
-    ck_assert(file_wait(marker, 30000));
+    int h = start_linger(marker, sizeof marker);
     ck_assert_int_eq(child_in_instance("set", "split.k=kept", NULL), 0);
     ck_assert_int_eq(stat(path, &before), 0);
 
-    pid_t dead = fork();
-    if (dead == 0)
-        _exit(0);
-    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
-    int fd = shm_open(g_obj, O_RDWR, 0);
-    ck_assert_int_ge(fd, 0);
-    shared__region *r =
-        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    ck_assert(r != MAP_FAILED);
+    pid_t dead = dead_pid();
+    shared__region *r = map_existing();
     atomic_store(&r->hdr.ready, 0);
     atomic_store(&r->hdr.creator_pid, (uint32_t)dead);
 
@@ -255,18 +278,9 @@ END_TEST
 static int linger_then_lose_registry(const char *kv, char *marker, size_t cap,
                                      int clear_ready)
 {
-    snprintf(marker, cap, "linger-%s", g_inst);
-    remove(marker);
-    int h = role_start("linger", g_inst);
-    ck_assert_int_ge(h, 0);
-    ck_assert(file_wait(marker, 30000));
+    int h = start_linger(marker, cap);
     ck_assert_int_eq(child_in_instance("set", kv, NULL), 0);
-    int fd = shm_open(g_obj, O_RDWR, 0);
-    ck_assert_int_ge(fd, 0);
-    shared__region *r =
-        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    ck_assert(r != MAP_FAILED);
+    shared__region *r = map_existing();
     for (uint32_t i = 0; i < SHARED_MAX_PEERS; i++)
         atomic_store(&r->peer[i].owner, 0); /* every process "gone" */
     if (clear_ready)
@@ -316,11 +330,7 @@ END_TEST
 
 START_TEST(object_of_a_dead_creator_is_made_anew)
 {
-    pid_t dead = fork();
-    if (dead == 0)
-        _exit(0);
-    ck_assert_int_gt(dead, 0);
-    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    pid_t dead = dead_pid();
     shared__region *r = prepare(0600, sizeof(shared__region));
     atomic_store(&r->hdr.creator_pid, (uint32_t)dead);
     munmap(r, sizeof *r);
