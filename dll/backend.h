@@ -23,9 +23,12 @@
 /*
  * Returns the attached region in *region, attaching on first use (creating
  * the named objects lazily, never from DllMain or a constructor). Safe to
- * call from any thread, cheap once attached. Errors: SHARED_ENOTSHARED,
+ * call from any thread, cheap once attached. It attaches to the home of
+ * shared__home_get(): a named instance is a region with the same layout,
+ * checked with shared__region_check_named. Errors: SHARED_ENOTSHARED,
  * SHARED_EVERSION, SHARED_ENAMECLASH, SHARED_EACCESS, SHARED_ETIMEDOUT,
- * SHARED_EINVAL, SHARED_ESYSTEM, SHARED_ECORRUPT (lock), SHARED_EPEERS.
+ * SHARED_EINVAL, SHARED_ESYSTEM, SHARED_ECORRUPT (lock), SHARED_EPEERS,
+ * SHARED_ENOINSTANCE (read-only open of a missing instance).
  */
 int shared__backend_attach(shared__region **region);
 
@@ -99,6 +102,34 @@ void shared__set_self_peer(uint32_t idx);
 uint32_t shared__self_peer(void);
 /* This process's OS start time as it registered (0 before it did). */
 uint64_t shared__self_start(void);
+
+/*
+ * The home this process attaches to (shared_open, or SHARED_INSTANCE and
+ * SHARED_INSTANCE_FLAGS at the first attach; api.c). Fixed once the
+ * process attached; reset by api.c when an attach through shared_open
+ * fails. `named` 0: the default home (the DLL section / the build's shm
+ * object); then flags is 0 and name "".
+ */
+typedef struct shared__home {
+    int named;
+    uint32_t flags;                   /* SHARED_OPEN_* */
+    char name[SHARED_PATH_MAX + 1];   /* instance name or file path, UTF-8 */
+} shared__home;
+
+/* The home chosen for this process: read by the backend's attach. */
+const shared__home *shared__home_get(void);
+
+/* 1 if this process's home is open read-only: api.c refuses every write
+ * (SHARED_EACCESS) and never locks, registers or recovers. */
+int shared__readonly(void);
+
+/* File homes: flushes the mapping and the file (see shared_flush); called
+ * with the lock held. 0, SHARED_EINVAL (not a file home), SHARED_ESYSTEM. */
+int shared__backend_flush(void);
+
+/* Sleeps about `ms` milliseconds (read-only processes poll instead of
+ * taking the lock or registering as waiters). */
+void shared__backend_sleep_ms(uint32_t ms);
 
 /* Shared by both backends' attach: under the lock, removes dead peers and
  * registers this process. If `wipe_if_alone` and no other live process is

@@ -82,8 +82,10 @@
  * (attaching happens on a process's first call, and again after the state
  * was closed): SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
  * SHARED_EACCESS, SHARED_ESYSTEM, SHARED_EINVAL (bad SHARED_INSTANCE),
- * SHARED_ETIMEDOUT, SHARED_ECORRUPT (a lock that is not usable) and
- * SHARED_EPEERS (SHARED_MAX_PEERS processes already registered).
+ * SHARED_ETIMEDOUT, SHARED_ECORRUPT (a lock that is not usable),
+ * SHARED_EPEERS (SHARED_MAX_PEERS processes already registered), and for a
+ * named instance chosen by SHARED_INSTANCE: SHARED_ENOINSTANCE. A process
+ * that opened its home read-only gets SHARED_EACCESS from every write.
  */
 #ifndef SHARED_H
 #define SHARED_H
@@ -160,7 +162,9 @@ extern "C" {
   XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")         \
   XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")            \
   XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")               \
-  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")
+  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")      \
+  XX(EATTACHED, -27, "this process already uses another home (shared_open)") \
+  XX(ENOINSTANCE, -28, "no such named instance (read-only opens create none)")
 
 typedef enum shared_error {
     SHARED_OK = 0,
@@ -505,6 +509,80 @@ SHARED_API int shared_reset(void);
  * the lock is damaged), attach errors.
  */
 SHARED_API int shared_repair(uint32_t flags);
+
+/*
+ * Homes. By default a process's state lives in the DLL's .shared section
+ * (Windows) or the build's own shared memory object (POSIX): drop in the
+ * library and call shared_set. shared_open chooses a *named instance*
+ * instead, before the process's first other call: a named file mapping
+ * (Windows: Local\shared.<name>, or Global\shared.<name> with
+ * SHARED_OPEN_GLOBAL) or POSIX shared memory object (/shared.<name>), or,
+ * with SHARED_OPEN_FILE, a file at a path the caller gives, which outlives
+ * every process. Every operation, wait, channel, peer and recovery works the
+ * same in every home. A named instance has one layout for 32- and 64-bit
+ * builds (i686 and x86_64 processes share it); its header records the
+ * layout (SHARED_LAYOUT_ID: layout version and limits), and a process whose
+ * library was built with other limits gets SHARED_EVERSION.
+ */
+/* Creator writes; processes of other users may open it read-only
+ * (SHARED_OPEN_READONLY). Without it an instance is private: only the
+ * creating user (and SYSTEM / root) can open it at all. */
+#define SHARED_OPEN_PUBLISHED 0x1u
+/* Open an existing instance for reading only: get, foreach, inspect, wait,
+ * stats, channels and peers work; every call that would write (set, cas,
+ * add, del, lock, send, recv, reset, repair) returns SHARED_EACCESS. The
+ * process is not registered as a peer. It never creates an instance
+ * (SHARED_ENOINSTANCE). */
+#define SHARED_OPEN_READONLY 0x2u
+/* Windows: the mapping lives in Global\ (all sessions) instead of Local\
+ * (this session); creating it needs SeCreateGlobalPrivilege (a service
+ * creates it, programs open it). POSIX: accepted, no effect (one namespace
+ * per machine). */
+#define SHARED_OPEN_GLOBAL 0x4u
+/* `name` is a file path (UTF-8): the state is kept in that file, created
+ * if missing (mode 0600, or 0644 with SHARED_OPEN_PUBLISHED). See
+ * shared_flush for what is guaranteed against power loss. */
+#define SHARED_OPEN_FILE 0x8u
+
+/* Longest instance name, in bytes (characters A-Z a-z 0-9 . _ -, not
+ * starting with '.'), and longest file path in bytes. */
+#define SHARED_NAME_MAX 32
+#define SHARED_PATH_MAX 1024
+
+/*
+ * Chooses this process's home: the named instance `name` (or, with
+ * SHARED_OPEN_FILE, the file at path `name`), opened (created unless
+ * SHARED_OPEN_READONLY) and attached now, so that every error shows here.
+ * Call it before any other call that reaches the state. The environment
+ * variables SHARED_INSTANCE (a name, or a path with "file" in the flags)
+ * and SHARED_INSTANCE_FLAGS (comma-separated: published, readonly, global,
+ * file) do the same for programs that cannot be changed; they are read at
+ * the first call that reaches the state, unless shared_open came first.
+ * Calling it again with the same name and flags returns 0.
+ *   flags  SHARED_OPEN_* (PUBLISHED and READONLY exclude each other).
+ * Errors: SHARED_ENULL, SHARED_EINVAL (unknown flag, a bad name or path),
+ * SHARED_EATTACHED (this process already uses another home: the default,
+ * or another name or flags), SHARED_ENOINSTANCE (READONLY and no such
+ * instance), SHARED_EACCESS (not allowed to open it: private to another
+ * user, or written by a non-creator), SHARED_EVERSION (another layout or
+ * limits, or not a state file), attach errors. After an error no home is
+ * chosen: the process may call shared_open again.
+ */
+SHARED_API int shared_open(const char *name, uint32_t flags);
+
+/*
+ * For a home kept in a file (SHARED_OPEN_FILE): writes every change
+ * committed so far to the file and waits until the storage reports it
+ * durable (FlushViewOfFile + FlushFileBuffers; msync + fsync). Without it
+ * the OS writes changes back when it chooses: every change is atomic
+ * against a crash of a process (the journal), but after a power loss only
+ * what was flushed is guaranteed, and a later change may be lost or leave
+ * its key SHARED_ECORRUPT (never a crash). Takes the lock, so no change is
+ * half-made while the file is written.
+ * Errors: SHARED_EINVAL (this home is not kept in a file), SHARED_ESYSTEM,
+ * SHARED_ETIMEDOUT, attach errors.
+ */
+SHARED_API int shared_flush(void);
 
 /*
  * Sets the lock timeout in milliseconds used by every call of this process
