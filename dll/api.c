@@ -14,6 +14,9 @@ static SHARED__TLS int tls_tx;
 /* The transaction changed something: publish it on commit. */
 static SHARED__TLS int tls_dirty;
 static SHARED__TLS uint32_t tls_os_error;
+/* A read-only visit: its deadline, and SHARED_ETIMEDOUT once passed. */
+static SHARED__TLS uint64_t tls_ro_deadline;
+static SHARED__TLS int tls_ro_rc;
 static _Atomic uint32_t g_timeout = SHARED_DEFAULT_TIMEOUT_MS;
 
 void shared__set_os_error(uint32_t code)
@@ -60,6 +63,200 @@ uint32_t shared__timeout(void)
 uint32_t shared_set_timeout(uint32_t timeout_ms)
 {
     return atomic_exchange(&g_timeout, timeout_ms);
+}
+
+/*
+ * The home (backend.h): chosen by shared_open, or at the first attach from
+ * SHARED_INSTANCE / SHARED_INSTANCE_FLAGS, or the default. g_home_state
+ * says how far: HOME_NONE (nothing chosen yet), HOME_OPENING (shared_open
+ * is attaching; other threads wait for it), HOME_FIXED (chosen for good).
+ * g_home_guard serialises the choice (a spin flag: held for a few
+ * instructions, never across an attach).
+ */
+#define HOME_NONE 0
+#define HOME_OPENING 1
+#define HOME_FIXED 2
+static shared__home g_home;
+static _Atomic int g_home_state;
+static atomic_flag g_home_guard = ATOMIC_FLAG_INIT;
+
+static void guard_take(void)
+{
+    while (
+        atomic_flag_test_and_set_explicit(&g_home_guard, memory_order_acquire))
+        ;
+}
+
+static void guard_give(void)
+{
+    atomic_flag_clear_explicit(&g_home_guard, memory_order_release);
+}
+
+const shared__home *shared__home_get(void)
+{
+    return &g_home;
+}
+
+int shared__readonly(void)
+{
+    return atomic_load(&g_home_state) != HOME_NONE &&
+           (g_home.flags & SHARED_OPEN_READONLY) != 0;
+}
+
+#define OPEN_FLAGS                                                             \
+  (SHARED_OPEN_PUBLISHED | SHARED_OPEN_READONLY | SHARED_OPEN_GLOBAL |         \
+   SHARED_OPEN_FILE)
+
+/* Checks a name (or, with SHARED_OPEN_FILE, a path) and flags: 0 or
+ * SHARED_EINVAL. */
+static int home_check(const char *name, uint32_t flags)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+    if ((flags & ~OPEN_FLAGS) != 0 ||
+        (flags & (SHARED_OPEN_PUBLISHED | SHARED_OPEN_READONLY)) ==
+            (SHARED_OPEN_PUBLISHED | SHARED_OPEN_READONLY))
+        return SHARED_EINVAL;
+    size_t n = 0,
+           max = flags & SHARED_OPEN_FILE ? SHARED_PATH_MAX : SHARED_NAME_MAX;
+    while (n <= max && name[n] != '\0')
+        n++;
+    if (n == 0 || n > max)
+        return SHARED_EINVAL;
+    if (flags & SHARED_OPEN_FILE)
+        return 0;
+    if (name[0] == '.' || strspn(name, ok) != n)
+        return SHARED_EINVAL;
+    return 0;
+}
+
+/* SHARED_INSTANCE_FLAGS: comma-separated flag words; 0 or SHARED_EINVAL. */
+static int env_flags(const char *text, uint32_t *flags)
+{
+    static const struct {
+        const char *word;
+        uint32_t flag;
+    } words[] = {{"published", SHARED_OPEN_PUBLISHED},
+                 {"readonly", SHARED_OPEN_READONLY},
+                 {"global", SHARED_OPEN_GLOBAL},
+                 {"file", SHARED_OPEN_FILE}};
+    *flags = 0;
+    while (text && *text) {
+        size_t n = strcspn(text, ","), i;
+        for (i = 0; i < sizeof words / sizeof words[0]; i++)
+            if (strlen(words[i].word) == n &&
+                strncmp(text, words[i].word, n) == 0)
+                break;
+        if (n > 0 && i == sizeof words / sizeof words[0])
+            return SHARED_EINVAL;
+        if (n > 0)
+            *flags |= words[i].flag;
+        text += n + (text[n] == ',');
+    }
+    return 0;
+}
+
+/* Fixes the home before the first attach (unless shared_open chose it):
+ * from the environment, or the default. SHARED_EINVAL for a bad
+ * SHARED_INSTANCE or SHARED_INSTANCE_FLAGS (nothing fixed then). */
+static int home_fix(void)
+{
+    int rc = 0;
+    while (atomic_load(&g_home_state) != HOME_FIXED) {
+        guard_take();
+        int state = atomic_load(&g_home_state);
+        if (state == HOME_NONE) {
+            const char *inst = getenv("SHARED_INSTANCE");
+            uint32_t flags = 0;
+            memset(&g_home, 0, sizeof g_home);
+            if (inst && *inst) {
+                rc = env_flags(getenv("SHARED_INSTANCE_FLAGS"), &flags);
+                if (rc == 0)
+                    rc = home_check(inst, flags);
+                if (rc == 0) {
+                    g_home.named = 1;
+                    g_home.flags = flags;
+                    memcpy(g_home.name, inst, strlen(inst) + 1);
+                }
+            }
+            if (rc == 0) {
+                atomic_store(&shared__core_readonly,
+                             (flags & SHARED_OPEN_READONLY) != 0);
+                atomic_store(&g_home_state, HOME_FIXED);
+            }
+        }
+        guard_give();
+        if (rc)
+            return rc;
+        if (state == HOME_OPENING)
+            shared__backend_sleep_ms(1); /* shared_open is attaching */
+    }
+    return 0;
+}
+
+/* Attaches to the home (fixing it first): what every call does before it
+ * reaches the state. */
+static int attach(shared__region **r)
+{
+    int rc = home_fix();
+    return rc ? rc : shared__backend_attach(r);
+}
+
+/* attach() for a call that writes: SHARED_EACCESS in a read-only home. */
+static int attach_rw(shared__region **r)
+{
+    int rc = attach(r);
+    return rc == 0 && shared__readonly() ? SHARED_EACCESS : rc;
+}
+
+int shared__attach(shared__region **r)
+{
+    return attach(r);
+}
+
+int shared__attach_rw(shared__region **r)
+{
+    return attach_rw(r);
+}
+
+int shared_open(const char *name, uint32_t flags)
+{
+    shared__region *r;
+    if (!name)
+        return SHARED_ENULL;
+    int rc = home_check(name, flags);
+    if (rc)
+        return rc;
+    guard_take();
+    int state = atomic_load(&g_home_state);
+    if (state != HOME_NONE) {
+        /* Chosen already (or being chosen by another thread's open). */
+        rc = state == HOME_FIXED && g_home.named && g_home.flags == flags &&
+                     strcmp(g_home.name, name) == 0
+                 ? 0
+                 : SHARED_EATTACHED;
+        guard_give();
+        return rc;
+    }
+    g_home.named = 1;
+    g_home.flags = flags;
+    memcpy(g_home.name, name, strlen(name) + 1);
+    atomic_store(&shared__core_readonly, (flags & SHARED_OPEN_READONLY) != 0);
+    atomic_store(&g_home_state, HOME_OPENING);
+    guard_give();
+    /* Other threads reaching the state see HOME_OPENING and wait: the
+     * attach runs without the guard (it may wait up to the timeout). */
+    rc = shared__backend_attach(&r);
+    if (rc == 0) {
+        atomic_store(&g_home_state, HOME_FIXED);
+    } else {
+        guard_take();
+        memset(&g_home, 0, sizeof g_home);
+        atomic_store(&shared__core_readonly, 0);
+        atomic_store(&g_home_state, HOME_NONE);
+        guard_give();
+    }
+    return rc;
 }
 
 /* This process's entry in the peer registry (UINT32_MAX: none). */
@@ -200,7 +397,7 @@ static int change_begin(const char *key, uint32_t *klen, shared__region **r)
 {
     int rc = shared__key_check(key, klen);
     if (rc == 0)
-        rc = shared__backend_attach(r);
+        rc = attach_rw(r);
     if (rc || tls_tx)
         return rc;
     rc = shared__acquire(*r, shared__timeout());
@@ -280,8 +477,29 @@ int shared_del(const char *key)
     return change_end(r, rc);
 }
 
+/*
+ * Read-only processes never lock: where a writer would take the lock to
+ * read (a transaction open, a key changing under every lock-free attempt),
+ * they sleep and try again, 1 ms at first, doubling up to RO_BACKOFF_MAX_MS,
+ * until `deadline` (monotonic ms), then SHARED_ETIMEDOUT. *ms is the next
+ * sleep (start at 0).
+ */
+#define RO_BACKOFF_MAX_MS 16u
+
+int shared__ro_backoff(uint32_t *ms, uint64_t deadline)
+{
+    uint64_t now = shared__backend_ticks_ms();
+    if (now >= deadline)
+        return SHARED_ETIMEDOUT;
+    *ms = *ms == 0 ? 1 : *ms < RO_BACKOFF_MAX_MS ? *ms * 2 : *ms;
+    uint64_t nap = deadline - now < *ms ? deadline - now : *ms;
+    shared__backend_sleep_ms((uint32_t)nap);
+    return 0;
+}
+
 /* Reads `key` (its value into buf when it fits cap) lock-free, or under
- * the lock (waiting at most lock_ms) when that is not possible. */
+ * the lock (waiting at most lock_ms) when that is not possible; read-only,
+ * by polling for at most lock_ms (see shared__ro_backoff). */
 int shared__read_key(shared__region *r, const char *key, uint32_t klen,
                      shared__copy *c, void *buf, uint32_t cap, uint32_t lock_ms)
 {
@@ -290,6 +508,17 @@ int shared__read_key(shared__region *r, const char *key, uint32_t klen,
     int rc = shared__read(r, key, klen, c, buf, cap);
     if (rc != SHARED__RETRY)
         return rc;
+    if (shared__readonly()) {
+        uint64_t deadline = shared__backend_ticks_ms() + lock_ms;
+        uint32_t ms = 0;
+        while (rc == SHARED__RETRY) {
+            int late = shared__ro_backoff(&ms, deadline);
+            if (late)
+                return late;
+            rc = shared__read(r, key, klen, c, buf, cap);
+        }
+        return rc;
+    }
     rc = shared__acquire(r, lock_ms);
     if (rc)
         return rc;
@@ -308,7 +537,7 @@ int shared_get(const char *key, void *buf, uint32_t cap, uint32_t *len,
     if (rc == 0 && (!len || (!buf && cap)))
         rc = SHARED_ENULL;
     if (rc == 0)
-        rc = shared__backend_attach(&r);
+        rc = attach(&r);
     if (rc == 0)
         rc = shared__read_key(r, key, klen, &c, buf, cap, shared__timeout());
     if (rc)
@@ -325,19 +554,24 @@ int shared__visit(const shared__visitor *v, void (*fn)(void), void *ctx)
     shared__region *r;
     if (!fn)
         return SHARED_ENULL;
-    int rc = shared__backend_attach(&r);
+    int rc = attach(&r);
     if (rc)
         return rc;
     unsigned char *snap = malloc(v->size * v->count);
     if (!snap)
         return SHARED_ENOMEM;
-    int n = 0, corrupt = 0, visited = 0;
-    rc = tls_tx ? 0 : shared__acquire(r, shared__timeout());
+    int n = 0, corrupt = 0, visited = 0, ro = shared__readonly();
+    /* Read-only: no lock; each item is copied consistently on its own
+     * (fill polls, until the process timeout for the whole visit). */
+    tls_ro_deadline = shared__backend_ticks_ms() + shared__timeout();
+    tls_ro_rc = 0;
+    rc = tls_tx || ro ? 0 : shared__acquire(r, shared__timeout());
     if (rc == 0) {
-        for (uint32_t i = 0; i < v->count; i++)
+        for (uint32_t i = 0; i < v->count && tls_ro_rc == 0; i++)
             n += v->fill(r, i, snap + (size_t)n * v->size, &corrupt);
-        if (!tls_tx)
+        if (!tls_tx && !ro)
             shared__backend_unlock();
+        rc = tls_ro_rc;
     }
     for (int i = 0; rc == 0 && i < n; i++) {
         visited++;
@@ -359,7 +593,14 @@ typedef struct entry_item {
 static int fill_entry(shared__region *r, uint32_t i, void *item, int *corrupt)
 {
     entry_item *it = item;
-    int rc = shared__read_slot(r, i, 1, &it->c, it->value, sizeof it->value);
+    int ro = shared__readonly();
+    int rc = shared__read_slot(r, i, !ro, &it->c, it->value, sizeof it->value);
+    for (uint32_t ms = 0; rc == SHARED__RETRY;) {
+        tls_ro_rc = shared__ro_backoff(&ms, tls_ro_deadline);
+        if (tls_ro_rc)
+            return 0;
+        rc = shared__read_slot(r, i, 0, &it->c, it->value, sizeof it->value);
+    }
     *corrupt |= rc == SHARED_ECORRUPT;
     return rc == 0;
 }
@@ -389,8 +630,28 @@ int shared_foreach(shared_foreach_fn fn, void *ctx)
 static int fill_slot(shared__region *r, uint32_t i, void *item, int *corrupt)
 {
     (void)corrupt; /* reported per slot, not as an error */
-    shared__slot_info(r, i, item);
-    return 1;
+    if (!shared__readonly()) {
+        shared__slot_info(r, i, item);
+        return 1;
+    }
+    /* Without the lock: a copy made while the slot's sequence stayed even
+     * and no transaction was open (a seqlock read of the whole slot). */
+    for (uint32_t ms = 0;;) {
+        uint32_t q =
+            atomic_load_explicit(&r->slot[i].seq, memory_order_acquire);
+        uint32_t tx =
+            atomic_load_explicit(&r->hdr.tx_gen, memory_order_acquire);
+        if (((q | tx) & 1u) == 0) {
+            shared__slot_info(r, i, item);
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load(&r->slot[i].seq) == q &&
+                atomic_load(&r->hdr.tx_gen) == tx)
+                return 1;
+        }
+        tls_ro_rc = shared__ro_backoff(&ms, tls_ro_deadline);
+        if (tls_ro_rc)
+            return 0;
+    }
 }
 
 static int call_slot(const void *item, void (*fn)(void), void *ctx)
@@ -410,7 +671,7 @@ int shared_lock(uint32_t timeout_ms)
     shared__region *r;
     if (tls_tx)
         return SHARED_EINTX;
-    int rc = shared__backend_attach(&r);
+    int rc = attach_rw(&r);
     if (rc == 0)
         rc = shared__acquire(r, timeout_ms);
     if (rc)
@@ -456,7 +717,7 @@ int shared_reset(void)
     shared__region *r;
     if (tls_tx)
         return SHARED_EINTX;
-    int rc = shared__backend_attach(&r);
+    int rc = attach_rw(&r);
     if (rc == 0)
         rc = shared__acquire(r, shared__timeout());
     if (rc)
@@ -482,6 +743,11 @@ int shared_repair(uint32_t flags)
         return SHARED_EINVAL;
     if (tls_tx)
         return SHARED_EINTX;
+    rc = home_fix();
+    if (rc)
+        return rc;
+    if (shared__readonly())
+        return SHARED_EACCESS;
     if (flags & SHARED_REPAIR_BREAK_LOCK) {
         rc = shared__backend_break_lock(&r);
     } else {
@@ -496,6 +762,28 @@ int shared_repair(uint32_t flags)
     shared__backend_unlock();
     shared__backend_wake(r);
     return shared__backend_attach(&r);
+}
+
+/* Writes the file home's changes to the file, under the lock, so that no
+ * change is half made in what is written (see shared_flush). */
+int shared_flush(void)
+{
+    shared__region *r;
+    if (tls_tx)
+        return SHARED_EINTX;
+    int rc = attach(&r);
+    if (rc)
+        return rc;
+    if (!g_home.named || !(g_home.flags & SHARED_OPEN_FILE))
+        return SHARED_EINVAL;
+    if (shared__readonly())
+        return SHARED_EACCESS;
+    rc = shared__acquire(r, shared__timeout());
+    if (rc)
+        return rc;
+    rc = shared__backend_flush();
+    shared__backend_unlock();
+    return rc;
 }
 
 static void copy_name(char *dst, size_t cap, const char *src)
@@ -516,7 +804,7 @@ int shared_stats(shared_statistics *stats)
     uint32_t size = stats->size;
     if (size < 2 * sizeof(uint32_t))
         return SHARED_EINVAL;
-    int rc = shared__backend_attach(&r);
+    int rc = attach(&r);
     if (rc)
         return rc;
     memset(&s, 0, sizeof s);

@@ -17,6 +17,17 @@ int shared__read_key(shared__region *r, const char *key, uint32_t klen,
                      shared__copy *c, void *buf, uint32_t cap,
                      uint32_t lock_ms);
 
+/* Attaches to this process's home (fixing it first: shared_open, or the
+ * environment at the first call). shared__attach_rw is for calls that
+ * write: SHARED_EACCESS in a read-only home. Attach errors. */
+int shared__attach(shared__region **r);
+int shared__attach_rw(shared__region **r);
+
+/* Read-only processes' poll step: sleeps the next back-off (*ms: 0 at
+ * first, then 1, 2, 4 ... 16 ms), never past `deadline` (monotonic ms);
+ * SHARED_ETIMEDOUT once it has passed. */
+int shared__ro_backoff(uint32_t *ms, uint64_t deadline);
+
 /* (locked) Publishes a committed change: counts it and bumps wake_seq;
  * the caller wakes the waiters (shared__backend_wake) after unlocking. */
 void shared__notify(shared__region *r);

@@ -65,10 +65,12 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
     if (rc == 0 && shared__in_tx())
         rc = SHARED_EINTX;
     if (rc == 0)
-        rc = shared__backend_attach(&r);
+        rc = shared__attach(&r);
     if (rc)
         return rc;
     uint64_t deadline = deadline_of(timeout_ms), v = 0;
+    int ro = shared__readonly();
+    uint32_t nap = 0;
     for (;;) {
         uint32_t seq = atomic_load(&r->hdr.wake_seq);
         rc = current(r, key, klen, &v, deadline);
@@ -81,6 +83,15 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
         uint32_t ms = left(deadline);
         if (ms == 0)
             return SHARED_ETIMEDOUT;
+        if (ro) {
+            /* Read-only: never registered as a waiter (that writes); polls
+             * wake_seq with back-off, within the caller's timeout. */
+            while (atomic_load(&r->hdr.wake_seq) == seq)
+                if (shared__ro_backoff(&nap, deadline))
+                    return SHARED_ETIMEDOUT;
+            nap = 0;
+            continue;
+        }
         rc = shared__backend_wait(r, seq, ms);
         if (rc)
             return rc;
@@ -94,7 +105,7 @@ static int chan_begin(const char *channel, uint32_t *nlen, shared__region **r)
     if (rc == 0 && shared__in_tx())
         rc = SHARED_EINTX;
     if (rc == 0)
-        rc = shared__backend_attach(r);
+        rc = shared__attach_rw(r); /* send and recv both write */
     return rc;
 }
 
@@ -238,7 +249,7 @@ static int fill_peer(shared__region *r, uint32_t i, void *item, int *corrupt)
 {
     uint32_t pid = shared__backend_pid();
     (void)corrupt;
-    if (i == 0)
+    if (i == 0 && !shared__readonly()) /* read-only: writes nothing */
         shared__peer_reap(r, shared__backend_alive, pid);
     return shared__peer_info(r, i, pid, item) == 0;
 }

@@ -19,8 +19,10 @@ int ctl_exit_code(int err)
     case SHARED_EINTX:
     case SHARED_ENOTLOCKED:
     case SHARED_ETOOBIG:
+    case SHARED_EATTACHED:
         return CTL_USAGE;
     case SHARED_ENOTFOUND:
+    case SHARED_ENOINSTANCE:
         return CTL_NOTFOUND;
     case SHARED_ETIMEDOUT:
         return CTL_TIMEOUT;

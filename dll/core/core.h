@@ -42,6 +42,13 @@ void shared__region_publish(shared__region *r);
  * magic, layout version, sizes, bitness, limits or build id differ. */
 int shared__region_check(const shared__region *r);
 
+/* Validates the header of a named instance (shared_open): as
+ * shared__region_check, but bitness and build id are not compared, the
+ * layout id is (SHARED_LAYOUT_ID: layout version and limits), so builds of
+ * either bitness and any compiler with the same limits share it.
+ * SHARED_EVERSION on a mismatch. */
+int shared__region_check_named(const shared__region *r);
+
 /* Validates a key: SHARED_ENULL, SHARED_EKEYEMPTY, SHARED_EKEYTOOLONG, or 0
  * with its length in *len. */
 int shared__key_check(const char *key, uint32_t *len);
@@ -171,6 +178,10 @@ int shared__peer_info(shared__region *r, uint32_t idx, uint32_t self_pid,
 
 /* The owner word of a peer or waiter entry for `pid`. */
 uint64_t shared__owner_word(uint32_t pid);
+
+/* 1 in a process whose region is mapped read-only (SHARED_OPEN_READONLY):
+ * shared__count_corrupt then writes nothing. */
+extern _Atomic int shared__core_readonly;
 
 /* Counts a corrupt slot in the statistics. */
 void shared__count_corrupt(shared__region *r);

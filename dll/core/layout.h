@@ -17,7 +17,7 @@
 #include "shared.h"
 
 #define SHARED__MAGIC 0x3176646572616873ull /* "shared v1", little-endian */
-#define SHARED__LAYOUT_VERSION 3u
+#define SHARED__LAYOUT_VERSION 4u
 #define SHARED__READY 0x52454459u /* header.ready once formatted */
 
 #define SHARED__KEY_WORDS 8u  /* 64 bytes: key + NUL padding */
@@ -131,6 +131,7 @@ typedef struct shared__header {
     uint32_t value_max;
     uint32_t journal_max;
     uint64_t build_id;
+    uint64_t layout_id; /* SHARED_LAYOUT_ID: named instances check this */
 
     _Atomic uint32_t ready;       /* SHARED__READY once usable */
     _Atomic uint32_t creator_pid; /* POSIX: process that formats it */
@@ -187,6 +188,87 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
 _Static_assert(_Alignof(_Atomic uint64_t) == 8,
                "64-bit atomics must be 8-aligned");
 
+/*
+ * One layout for 32- and 64-bit builds: a named instance is shared by i686
+ * and x86_64 processes. Every field is fixed-width (no pointer, size_t or
+ * long), every 64-bit field is 8-aligned (uint64_t aligns to 4 inside i686
+ * structs: the offsets below prove no field depends on that), and no struct
+ * has padding that differs between the two.
+ */
+#define SHARED__ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+#define SHARED__OFF(type, field, at)                                           \
+  _Static_assert(offsetof(type, field) == (at), #type "." #field " moved")
+SHARED__OFF(shared__header, magic, 0);
+SHARED__OFF(shared__header, layout_version, 8);
+SHARED__OFF(shared__header, header_size, 12);
+SHARED__OFF(shared__header, region_size, 16);
+SHARED__OFF(shared__header, bitness, 24);
+SHARED__OFF(shared__header, max_keys, 28);
+SHARED__OFF(shared__header, value_max, 32);
+SHARED__OFF(shared__header, journal_max, 36);
+SHARED__OFF(shared__header, build_id, 40);
+SHARED__OFF(shared__header, layout_id, 48);
+SHARED__OFF(shared__header, ready, 56);
+SHARED__OFF(shared__header, creator_pid, 60);
+SHARED__OFF(shared__header, tx_gen, 64);
+SHARED__OFF(shared__header, keys_used, 68);
+SHARED__OFF(shared__header, struct_gen, 72);
+SHARED__OFF(shared__header, next_version, 80);
+SHARED__OFF(shared__header, bytes_used, 88);
+SHARED__OFF(shared__header, lock_acquisitions, 96);
+SHARED__OFF(shared__header, lock_timeouts, 104);
+SHARED__OFF(shared__header, recoveries, 112);
+SHARED__OFF(shared__header, corrupt_seen, 120);
+SHARED__OFF(shared__header, jcount, 128);
+SHARED__OFF(shared__header, jkind, 132);
+SHARED__OFF(shared__header, changes, 136);
+SHARED__OFF(shared__header, wake_seq, 144);
+SHARED__OFF(shared__header, waiters, 148);
+SHARED__OFF(shared__header, closed, 152);
+SHARED__OFF(shared__header, reserved, 156);
+SHARED__OFF(shared__header, peers_reaped, 160);
+SHARED__OFF(shared__header, instance_id, 168);
+SHARED__OFF(shared__header, wait_mask, 176);
+SHARED__OFF(shared__header, backend, 176 + 8 * SHARED__WAITER_WORDS);
+_Static_assert(sizeof(shared__header) == 176 + 8 * SHARED__WAITER_WORDS + 128,
+               "shared__header size");
+_Static_assert(sizeof(shared__image) ==
+                   8 * (3 + SHARED__KEY_WORDS + SHARED__VALUE_WORDS),
+               "shared__image size");
+_Static_assert(sizeof(shared__slot) == 8 + sizeof(shared__image),
+               "shared__slot size");
+_Static_assert(sizeof(shared__jentry) == 8 + sizeof(shared__image),
+               "shared__jentry size");
+_Static_assert(sizeof(shared__peer) == 40 + 8 * SHARED__NAME_WORDS,
+               "shared__peer size");
+_Static_assert(sizeof(shared__waiter) == 24, "shared__waiter size");
+_Static_assert(sizeof(shared__msg) == 16 + 8 * SHARED__MSG_WORDS,
+               "shared__msg size");
+SHARED__OFF(shared__channel, ring, 8 * SHARED__NAME_WORDS + 56);
+_Static_assert(sizeof(shared__channel) ==
+                   8 * SHARED__NAME_WORDS + 56 +
+                       SHARED_CHANNEL_DEPTH * sizeof(shared__msg),
+               "shared__channel size");
+SHARED__OFF(shared__region, hint, sizeof(shared__header));
+SHARED__OFF(shared__region, slot,
+            SHARED__ALIGN8(sizeof(shared__header) + 4 * SHARED_MAX_KEYS));
+SHARED__OFF(shared__region, journal,
+            offsetof(shared__region, slot) +
+                SHARED_MAX_KEYS * sizeof(shared__slot));
+SHARED__OFF(shared__region, peer,
+            offsetof(shared__region, journal) +
+                SHARED_JOURNAL_MAX * sizeof(shared__jentry));
+SHARED__OFF(shared__region, waiter,
+            offsetof(shared__region, peer) +
+                SHARED_MAX_PEERS * sizeof(shared__peer));
+SHARED__OFF(shared__region, channel,
+            offsetof(shared__region, waiter) +
+                SHARED__MAX_WAITERS * sizeof(shared__waiter));
+_Static_assert(sizeof(shared__region) ==
+                   offsetof(shared__region, channel) +
+                       SHARED_CHANNELS * sizeof(shared__channel),
+               "shared__region size");
+
 /* Bitness of this build, stored in the header. */
 #define SHARED__BITNESS ((uint32_t)(sizeof(void *) * 8u))
 
@@ -206,6 +288,7 @@ _Static_assert(_Alignof(_Atomic uint64_t) == 8,
     .value_max = SHARED_VALUE_MAX,                                             \
     .journal_max = SHARED_JOURNAL_MAX,                                         \
     .build_id = SHARED_BUILD_ID,                                               \
+    .layout_id = SHARED_LAYOUT_ID,                                             \
     .ready = SHARED__READY,                                                    \
     .next_version = 1,                                                         \
 }

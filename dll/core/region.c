@@ -70,6 +70,20 @@ int shared__region_check(const shared__region *r)
     return 0;
 }
 
+int shared__region_check_named(const shared__region *r)
+{
+    shared__header h;
+    memcpy(&h, &r->hdr, offsetof(shared__header, ready));
+    if (h.magic != SHARED__MAGIC ||
+        h.layout_version != SHARED__LAYOUT_VERSION ||
+        h.header_size != sizeof(shared__header) ||
+        h.region_size != sizeof(shared__region) ||
+        h.max_keys != SHARED_MAX_KEYS || h.value_max != SHARED_VALUE_MAX ||
+        h.journal_max != SHARED_JOURNAL_MAX || h.layout_id != SHARED_LAYOUT_ID)
+        return SHARED_EVERSION;
+    return 0;
+}
+
 int shared__key_check(const char *key, uint32_t *len)
 {
     if (!key)
@@ -85,8 +99,12 @@ int shared__key_check(const char *key, uint32_t *len)
     return 0;
 }
 
+_Atomic int shared__core_readonly;
+
 void shared__count_corrupt(shared__region *r)
 {
+    if (atomic_load_explicit(&shared__core_readonly, memory_order_relaxed))
+        return; /* mapped read-only: nothing is written, not even counts */
     atomic_fetch_add_explicit(&r->hdr.corrupt_seen, 1, memory_order_relaxed);
 }
 

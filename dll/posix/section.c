@@ -1,7 +1,15 @@
 /*
  * section.c (POSIX) - the region as a POSIX shared memory object.
  *
- * Name: /shared-<uid>-<build id>[-<SHARED_INSTANCE>], mode 0600.
+ * Homes (backend.h): the default object /shared-<uid>-<build id>, mode
+ * 0600; a named instance /shared.<name> (shared_open, SHARED_INSTANCE),
+ * mode 0600, or 0644 when published; a file home, a regular file at the
+ * caller's path, mode 0600 or 0644. A writer opens only objects and files
+ * it owns whose mode is the one its flags ask for (no group or other
+ * access when private; no group or other write when published). A
+ * read-only process (SHARED_OPEN_READONLY) opens the object O_RDONLY, maps
+ * it PROT_READ, never creates, formats or registers (see open_readonly),
+ * and holds an OFD read lock on READER_BYTE while it is attached.
  *
  * Making the object is guarded by the creation lock: an open-file-
  * description lock (fcntl F_OFD_SETLK, write) on the object itself. An
@@ -59,18 +67,25 @@
 #include "../backend.h"
 #include "posix.h"
 
-#define INSTANCE_MAX 32
+/* What the home is: the build's own object, a named instance, a file. */
+#define KIND_DEFAULT 0
+#define KIND_NAMED 1
+#define KIND_FILE 2
 
 static pthread_mutex_t g_attach = PTHREAD_MUTEX_INITIALIZER;
 static shared__region *_Atomic g_region; /* mapped: the lock is usable */
 static _Atomic int g_ready;              /* mapped and registered */
-static char g_name[96];
+static char g_name[SHARED_PATH_MAX + 32];
+static int g_kind;       /* KIND_* of the home being attached */
+static int g_ro;         /* the home is open read-only */
+static uint32_t g_flags; /* its SHARED_OPEN_* flags */
 static int g_created;
 static int g_fd = -1;  /* the object, open: holds the attach lock */
 static pid_t g_fd_pid; /* the process that opened g_fd (fork) */
 
 #define CREATE_BYTE 0 /* OFD write lock: making the object */
 #define ATTACH_BYTE 1 /* OFD read lock: attached to it */
+#define READER_BYTE 2 /* OFD read lock: attached read-only */
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
 const char *shared__backend_name(void)
@@ -94,32 +109,73 @@ static int sys_error(int err)
     return err == EACCES || err == EPERM ? SHARED_EACCESS : SHARED_ESYSTEM;
 }
 
-static void sleep_ms(unsigned ms)
+void shared__backend_sleep_ms(uint32_t ms)
 {
-    struct timespec ts = {0, (long)ms * 1000000L};
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static int make_name(void)
+static void sleep_ms(unsigned ms)
 {
-    const char *inst = getenv("SHARED_INSTANCE");
-    int n = snprintf(g_name, sizeof g_name, "/shared-%u-%016llx",
-                     (unsigned)geteuid(), (unsigned long long)SHARED_BUILD_ID);
-    if (inst && *inst) {
-        size_t len = strlen(inst);
-        if (len > INSTANCE_MAX ||
-            strspn(inst, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                         "0123456789._-") != len)
-            return SHARED_EINVAL;
-        snprintf(g_name + n, sizeof g_name - (size_t)n, "-%s", inst);
+    shared__backend_sleep_ms(ms);
+}
+
+/* Names the home chosen (api.c has validated it). */
+static void make_name(void)
+{
+    const shared__home *h = shared__home_get();
+    g_flags = h->named ? h->flags : 0;
+    g_ro = (g_flags & SHARED_OPEN_READONLY) != 0;
+    if (!h->named) {
+        g_kind = KIND_DEFAULT;
+        snprintf(g_name, sizeof g_name, "/shared-%u-%016llx",
+                 (unsigned)geteuid(), (unsigned long long)SHARED_BUILD_ID);
+    } else if (g_flags & SHARED_OPEN_FILE) {
+        g_kind = KIND_FILE;
+        snprintf(g_name, sizeof g_name, "%s", h->name);
+    } else {
+        g_kind = KIND_NAMED;
+        snprintf(g_name, sizeof g_name, "/shared.%s", h->name);
     }
-    return 0;
+}
+
+/* Opens the home's object or file. */
+static int open_home(int oflag, mode_t mode)
+{
+    if (g_kind == KIND_FILE)
+        return open(g_name, oflag | O_CLOEXEC | O_NOCTTY, mode);
+    return shm_open(g_name, oflag | O_CLOEXEC, mode);
+}
+
+/* The mode a writer creates the home with, and the permission bits it
+ * must not find on an existing one. */
+static mode_t home_mode(void)
+{
+    return g_flags & SHARED_OPEN_PUBLISHED ? 0644 : 0600;
+}
+
+static mode_t foreign_bits(void)
+{
+    return g_flags & SHARED_OPEN_PUBLISHED ? 022 : 077;
+}
+
+/* The header check for this home: the build's own for the default home;
+ * the layout id for a named one, and the bitness as well here (the robust
+ * mutex in the header is laid out per bitness on POSIX). */
+static int check_home(const shared__region *r)
+{
+    if (g_kind == KIND_DEFAULT)
+        return shared__region_check(r);
+    int rc = shared__region_check_named(r);
+    uint32_t bits;
+    memcpy(&bits, &r->hdr.bitness, sizeof bits);
+    return rc ? rc : bits != SHARED__BITNESS ? SHARED_EVERSION : 0;
 }
 
 static shared__region *map(int fd)
 {
-    void *p = mmap(NULL, sizeof(shared__region), PROT_READ | PROT_WRITE,
-                   MAP_SHARED, fd, 0);
+    int prot = g_ro ? PROT_READ : PROT_READ | PROT_WRITE;
+    void *p = mmap(NULL, sizeof(shared__region), prot, MAP_SHARED, fd, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -144,23 +200,29 @@ static int creation_lock(int fd, short type)
 /* 1 if a process other than the one owning fd's open file description
  * holds an attach lock (is attached), as the kernel sees it. 1 as well when
  * it can not be told: never remove, wipe or format on a guess. */
-static struct flock attach_range(short type)
+static struct flock lock_range(short type, off_t start, off_t len)
 {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
     fl.l_type = type;
     fl.l_whence = SEEK_SET;
-    fl.l_start = ATTACH_BYTE;
-    fl.l_len = 1;
+    fl.l_start = start;
+    fl.l_len = len;
     return fl;
 }
 
-static int attach_held(int fd)
+static int held(int fd, off_t start, off_t len)
 {
-    struct flock fl = attach_range(F_WRLCK);
+    struct flock fl = lock_range(F_WRLCK, start, len);
     if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) != 0)
         return 1;
     return fl.l_type != F_UNLCK;
+}
+
+/* Attached writers or read-only processes. */
+static int attach_held(int fd)
+{
+    return held(fd, ATTACH_BYTE, READER_BYTE - ATTACH_BYTE + 1);
 }
 
 /* Live registered processes other than this one, read without the lock
@@ -195,7 +257,7 @@ static int make_locked(int fd, shared__region **r, int *made)
     if (live_peers(*r) > 0 || attach_held(fd)) {
         /* Damage, not abandonment: never wipe or remove a used object
          * (attached processes count even if the registry lost them). */
-        if (shared__region_check(*r) != 0)
+        if (check_home(*r) != 0)
             return SHARED_ECORRUPT;
         shared__region_publish(*r);
         return 0;
@@ -223,7 +285,7 @@ static int open_object(int fd, uint64_t deadline, shared__region **out,
             rc = sys_error(errno);
             break;
         }
-        if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        if (st.st_uid != geteuid() || (st.st_mode & foreign_bits()) != 0) {
             shared__set_os_error(EPERM);
             rc = SHARED_EACCESS;
             break;
@@ -237,7 +299,7 @@ static int open_object(int fd, uint64_t deadline, shared__region **out,
             break;
         }
         if (r && is_ready(r)) {
-            rc = shared__region_check(r);
+            rc = check_home(r);
             break;
         }
         rc = creation_lock(fd, F_WRLCK);
@@ -263,17 +325,208 @@ static int open_object(int fd, uint64_t deadline, shared__region **out,
     return rc;
 }
 
-/* Maps the object: creates it, or opens an existing one. */
-static int map_object(shared__region **out)
+/* Keeps fd as this process's descriptor of the home (g_fd). */
+static void keep_fd(int fd)
 {
-    int rc = make_name();
+    if (g_fd >= 0)
+        close(g_fd);
+    g_fd = fd;
+    g_fd_pid = getpid();
+}
+
+/*
+ * Read-only: opens the home O_RDONLY and maps it PROT_READ. Never creates
+ * (SHARED_ENOINSTANCE), formats or repairs anything: an object a writer is
+ * still making is waited for (until `deadline`). An object others than its
+ * owner may write is refused (SHARED_EACCESS): its content could come from
+ * anyone. Holds the READER_BYTE lock while attached, so the last writer
+ * leaving does not remove what readers still map.
+ */
+static int open_readonly(shared__region **out, uint64_t deadline)
+{
+    struct stat st;
+    shared__region *r = NULL;
+    int rc, fd = open_home(O_RDONLY, 0);
+    if (fd < 0)
+        return errno == ENOENT ? SHARED_ENOINSTANCE : sys_error(errno);
+    for (;;) {
+        rc = 0;
+        if (fstat(fd, &st) != 0) {
+            rc = sys_error(errno);
+        } else if (!S_ISREG(st.st_mode)) {
+            rc = SHARED_EVERSION;
+        } else if ((st.st_mode & 022) != 0) {
+            shared__set_os_error(EPERM);
+            rc = SHARED_EACCESS;
+        } else if (st.st_size != 0 && (uint64_t)st.st_size != sizeof *r) {
+            rc = SHARED_EVERSION;
+        } else if (st.st_size != 0 && !r && !(r = map(fd))) {
+            rc = sys_error(errno);
+        } else if (r && is_ready(r)) {
+            rc = check_home(r);
+            break;
+        } else if (shared__backend_ticks_ms() >= deadline) {
+            rc = SHARED_ETIMEDOUT; /* its writer is still making it */
+        }
+        if (rc)
+            break;
+        sleep_ms(1);
+    }
+    struct flock fl = lock_range(F_RDLCK, READER_BYTE, 1);
+    if (rc == 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0)
+        rc = sys_error(errno);
+    if (rc) {
+        if (r)
+            munmap(r, sizeof *r);
+        close(fd);
+        return rc;
+    }
+    keep_fd(fd);
+    *out = r;
+    return 0;
+}
+
+/* 1 if the first bytes of the header are all zero: a file sized but
+ * never formatted (its creator died first), not someone else's file. */
+static int never_formatted(const shared__region *r)
+{
+    unsigned char head[offsetof(shared__header, ready) + 4];
+    memcpy(head, r, sizeof head);
+    for (size_t i = 0; i < sizeof head; i++)
+        if (head[i] != 0)
+            return 0;
+    return 1;
+}
+
+/*
+ * A file home, under the creation lock (every writer opening a file takes
+ * it). An empty file is made. A file no writer is attached to (no
+ * ATTACH_BYTE lock: every process that used it exited, or the machine
+ * restarted) is recovered, never wiped: its lock is re-initialised (a
+ * mutex of dead processes, or of another boot, means nothing), a dead
+ * writer's change is completed or undone and the indexes rebuilt
+ * (shared__recover), and the keys are kept. Another layout, a foreign or
+ * short file: SHARED_EVERSION.
+ */
+static int file_locked(int fd, shared__region **r, int *made)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return sys_error(errno);
+    if (!S_ISREG(st.st_mode))
+        return SHARED_EVERSION;
+    if (st.st_uid != geteuid() || (st.st_mode & foreign_bits()) != 0) {
+        shared__set_os_error(EPERM);
+        return SHARED_EACCESS;
+    }
+    if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof **r) != 0)
+        return sys_error(errno);
+    if (st.st_size != 0 && (uint64_t)st.st_size != sizeof **r)
+        return SHARED_EVERSION;
+    if (!(*r = map(fd)))
+        return sys_error(errno);
+    int writers = held(fd, ATTACH_BYTE, 1);
+    if (!writers && (st.st_size == 0 || never_formatted(*r))) {
+        shared__region_format(*r);
+        atomic_store(&(*r)->hdr.creator_pid, (uint32_t)getpid());
+        int rc = shared__posix_mutex_init(*r);
+        if (rc)
+            return rc;
+        shared__region_publish(*r);
+        *made = 1;
+        return 0;
+    }
+    int rc = check_home(*r);
     if (rc)
         return rc;
+    if (writers) {
+        /* In use: a cleared ready flag is damage, repaired in place. */
+        if (!is_ready(*r))
+            shared__region_publish(*r);
+        return 0;
+    }
+    rc = shared__posix_mutex_init(*r);
+    if (rc)
+        return rc;
+    atomic_store(&(*r)->hdr.closed, 0);
+    atomic_store(&(*r)->hdr.waiters, 0);
+    shared__recover(*r, 0);
+    shared__region_publish(*r);
+    return 0;
+}
+
+/* Opens (creating it if missing) and maps a file home; takes this
+ * process's attach lock before the creation lock is released, so the
+ * next writer never recovers a file a live writer uses. */
+static int open_file(shared__region **out, uint64_t deadline, int *made)
+{
+    shared__region *r = NULL;
+    int rc, fd = open_home(O_RDWR | O_CREAT | O_EXCL, home_mode());
+    if (fd >= 0 && fchmod(fd, home_mode()) != 0) {
+        rc = sys_error(errno);
+        close(fd);
+        return rc;
+    }
+    if (fd < 0 && errno == EEXIST)
+        fd = open_home(O_RDWR, 0);
+    if (fd < 0)
+        return sys_error(errno);
+    for (;;) {
+        rc = creation_lock(fd, F_WRLCK);
+        if (rc == 0) {
+            rc = file_locked(fd, &r, made);
+            struct flock fl = lock_range(F_RDLCK, ATTACH_BYTE, 1);
+            if (rc == 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0)
+                rc = sys_error(errno);
+            int unlock_rc = creation_lock(fd, F_UNLCK);
+            if (rc == 0)
+                rc = unlock_rc;
+            break;
+        }
+        if (rc < 0)
+            break;
+        if (shared__backend_ticks_ms() >= deadline) {
+            rc = SHARED_ETIMEDOUT;
+            break;
+        }
+        sleep_ms(1);
+    }
+    if (rc) {
+        if (r)
+            munmap(r, sizeof *r);
+        close(fd);
+        return rc;
+    }
+    keep_fd(fd);
+    *out = r;
+    return 0;
+}
+
+/* Maps the home: creates it, or opens an existing one. */
+static int map_object(shared__region **out)
+{
+    int rc;
+    make_name();
     uint64_t deadline = shared__backend_ticks_ms() + shared__timeout();
+    if (g_ro) {
+        g_created = 0;
+        return open_readonly(out, deadline);
+    }
+    if (g_kind == KIND_FILE) {
+        int made = 0;
+        rc = open_file(out, deadline, &made);
+        g_created = rc == 0 && made;
+        return rc;
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = shm_open(g_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        int fd = open_home(O_RDWR | O_CREAT | O_EXCL, home_mode());
+        if (fd >= 0 && fchmod(fd, home_mode()) != 0) {
+            rc = sys_error(errno);
+            close(fd);
+            return rc;
+        }
         if (fd < 0 && errno == EEXIST)
-            fd = shm_open(g_name, O_RDWR | O_CLOEXEC, 0);
+            fd = open_home(O_RDWR, 0);
         if (fd < 0) {
             if (errno == ENOENT)
                 continue; /* removed meanwhile: try to create it */
@@ -281,14 +534,10 @@ static int map_object(shared__region **out)
         }
         int made = 0;
         rc = open_object(fd, deadline, out, &made);
-        if (rc == 0) {
-            if (g_fd >= 0)
-                close(g_fd);
-            g_fd = fd;
-            g_fd_pid = getpid();
-        } else {
+        if (rc == 0)
+            keep_fd(fd);
+        else
             close(fd);
-        }
         g_created = rc == 0 && made;
         return rc;
     }
@@ -320,10 +569,11 @@ static void install_atfork(void)
     pthread_atfork(NULL, NULL, after_fork_child);
 }
 
-/* Sets (F_RDLCK) or drops (F_UNLCK) this process's attach lock. */
+/* Sets (F_RDLCK) or drops (F_UNLCK) this process's attach lock (a
+ * read-only process's: its reader lock). */
 static int attach_lock(short type)
 {
-    struct flock fl = attach_range(type);
+    struct flock fl = lock_range(type, g_ro ? READER_BYTE : ATTACH_BYTE, 1);
     return g_fd >= 0 && fcntl(g_fd, F_OFD_SETLK, &fl) == 0 ? 0 : -1;
 }
 
@@ -341,7 +591,7 @@ static void own_descriptor(void)
     if (g_fd < 0 || g_fd_pid == getpid())
         return;
     struct stat was, now;
-    int fd = shm_open(g_name, O_RDWR | O_CLOEXEC, 0);
+    int fd = open_home(g_ro ? O_RDONLY : O_RDWR, 0);
     if (fd >= 0 && (fstat(g_fd, &was) != 0 || fstat(fd, &now) != 0 ||
                     was.st_dev != now.st_dev || was.st_ino != now.st_ino)) {
         close(fd); /* the name is another object now: no lock at all, */
@@ -350,6 +600,18 @@ static void own_descriptor(void)
     close(g_fd);
     g_fd = fd;
     g_fd_pid = getpid();
+}
+
+/* Unmaps the home and closes its descriptor (dropping this process's
+ * locks): after a failed shared_open, the next attach may be elsewhere. */
+static void forget(shared__region *r)
+{
+    atomic_store(&g_region, NULL);
+    munmap(r, sizeof *r);
+    if (g_fd >= 0)
+        close(g_fd);
+    g_fd = -1;
+    g_created = 0;
 }
 
 /* Maps (if needed) and registers this process; retries when the object
@@ -368,12 +630,17 @@ static int attach(void)
             atomic_store_explicit(&g_region, r, memory_order_release);
         }
         own_descriptor();
-        /* Alone by the kernel's count too (before taking our own lock). */
-        int alone = !others_attached();
+        if (g_ro)
+            return attach_lock(F_RDLCK) == 0 ? 0 : sys_error(errno);
+        /* Alone by the kernel's count too (before taking our own lock). A
+         * file home is never wiped: it outlives its processes. */
+        int alone = !others_attached() && g_kind != KIND_FILE;
         attach_lock(F_RDLCK);
         rc = shared__join(r, exe, !g_created && alone, &wiped);
         if (rc != SHARED__RETRY) {
             g_created |= wiped;
+            if (rc && shared__home_get()->named)
+                forget(r); /* shared_open failed: no home chosen */
             return rc;
         }
         atomic_store(&g_region, NULL);
@@ -438,14 +705,31 @@ __attribute__((destructor)) static void detach(void)
     shared__peer_leave(r, me, pid);
     shared__set_self_peer(UINT32_MAX);
     attach_lock(F_UNLCK);
-    if (shared__peer_reap(r, shared__backend_alive, pid) == 0) {
-        if (others_attached()) {
+    if (shared__peer_reap(r, shared__backend_alive, pid) == 0 &&
+        g_kind != KIND_FILE) { /* a file home is kept: never removed */
+        if (held(g_fd, ATTACH_BYTE, 1)) {
             /* The registry lost a live process: damage, not the end. */
             shared__count_corrupt(r);
+        } else if (held(g_fd, READER_BYTE, 1)) {
+            /* Read-only processes still map it: kept for them (and for
+             * the next writer, which finds their values). */
         } else {
             atomic_store(&r->hdr.closed, 1);
             shm_unlink(g_name);
         }
     }
     shared__backend_unlock();
+}
+
+/* msync and fsync of a file home (the caller holds the lock). */
+int shared__backend_flush(void)
+{
+    shared__region *r = atomic_load(&g_region);
+    if (!r || g_kind != KIND_FILE)
+        return SHARED_EINVAL;
+    if (msync(r, sizeof *r, MS_SYNC) != 0 || fsync(g_fd) != 0) {
+        shared__set_os_error((uint32_t)errno);
+        return SHARED_ESYSTEM;
+    }
+    return 0;
 }

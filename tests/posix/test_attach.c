@@ -22,8 +22,8 @@ static char g_inst[64], g_obj[128];
 static void attach_setup(void)
 {
     unique_name(g_inst, sizeof g_inst, "att");
-    snprintf(g_obj, sizeof g_obj, "/shared-%u-%016llx-%s", (unsigned)geteuid(),
-             (unsigned long long)SHARED_BUILD_ID, g_inst);
+    /* SHARED_INSTANCE names the instance /shared.<name> (shared_open). */
+    snprintf(g_obj, sizeof g_obj, "/shared.%s", g_inst);
     shm_unlink(g_obj);
 }
 
@@ -151,7 +151,9 @@ START_TEST(object_with_another_header_is_eversion)
 {
     shared__region *r = prepare(0600, sizeof(shared__region));
     shared__region_format(r);
-    r->hdr.build_id ^= 0xff;
+    /* A named instance (SHARED_INSTANCE) records the layout id, not the
+     * build id (shared__region_check_named). */
+    r->hdr.layout_id ^= 0xff;
     shared__region_publish(r);
     ck_assert_int_eq(child_attach(), 100 - SHARED_EVERSION);
     munmap(r, sizeof *r);
