@@ -19,7 +19,7 @@ static const suite_fn k_suites[] = {
     torture_suite,   wait_suite,     channel_suite,  peers_suite,
     version_suite,
     stack_suite,
-    threads_suite,   hostile_suite,
+    threads_suite,   hostile_suite,  named_suite,
 #ifdef SHARED_TEST_WIN
     selfcheck_suite, identity_suite,
 #else

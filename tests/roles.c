@@ -209,6 +209,8 @@ static const role_entry k_roles[] = {
     {"threads", role_threads},
     {"hostile-user", role_hostile_user},
     {"scribble", role_scribble},
+    {"named", role_named},
+    {"named-retry", role_named_retry},
 };
 
 int role_main(const char *role, const char *arg)

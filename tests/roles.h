@@ -45,6 +45,10 @@ int role_stay(const char *arg); /* MARKER  attach, say so, stay */
 
 /* posix/test_robust.c */
 int role_fork_attach(const char *arg); /* fork while a thread attaches */
+/* test_named.c */
+int role_named(const char *arg);       /* FLAGS|NAME|CMD|ARG  see there */
+int role_named_retry(const char *arg); /* NAME|OTHER  open after a failure */
+
 /* test_stack.c */
 int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */
 

@@ -44,6 +44,7 @@ Suite *version_suite(void);
 Suite *stack_suite(void);
 Suite *threads_suite(void);
 Suite *hostile_suite(void);
+Suite *named_suite(void);
 
 /* The kill-torture loop outside Check (shared_tests --kills N). */
 int torture_main(int kills);

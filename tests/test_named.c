@@ -1,0 +1,537 @@
+/*
+ * test_named.c - homes other than the default (shared_open): named
+ * instances, published ones read by read-only processes, and file homes.
+ * Every process here is a child role that chooses its home with
+ * shared_open before anything else (`named FLAGS|NAME|CMD|ARG`); the test
+ * process itself stays in its own home, which the children must not see.
+ * Portable: under Wine the same roles open the Windows named mappings;
+ * only the uid-changing case is POSIX (and needs root).
+ */
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE /* setresuid */
+#endif
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#  include <sys/stat.h>
+#  include <unistd.h>
+#endif
+
+#include "roles.h"
+#include "testutil.h"
+
+/* Test-only flag of the role: drop to uid/gid 65534 before opening
+ * (POSIX, root only). */
+#define DROP_TO_NOBODY 0x100u
+
+#define FAIL(rc) ROLE_FAIL(rc)
+
+static char g_name[64], g_other[64], g_file[96], g_marker[96];
+
+static void named_setup(void)
+{
+    unique_name(g_name, sizeof g_name, "nm");
+    unique_name(g_other, sizeof g_other, "nm2");
+    unique_name(g_file, sizeof g_file, "named-file");
+    unique_name(g_marker, sizeof g_marker, "named-marker");
+    remove(g_file);
+    remove(g_marker);
+}
+
+static void named_teardown(void)
+{
+    proc_kill_all();
+    remove(g_file);
+    remove(g_marker);
+}
+
+/* k=v into key and value. */
+static int split(const char *arg, char *key, const char **value)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) > SHARED_KEY_MAX)
+        return -1;
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    *value = eq + 1;
+    return 0;
+}
+
+static int holds(const char *key, const char *value)
+{
+    char buf[SHARED_VALUE_MAX];
+    uint32_t len = 0;
+    int rc = shared_get(key, buf, sizeof buf, &len, NULL);
+    if (rc)
+        return rc;
+    return len == strlen(value) && memcmp(buf, value, len) == 0 ? 0 : 1;
+}
+
+static int count_visit(const shared_entry *e, void *ctx)
+{
+    (void)e;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int chan_visit(const shared_channel_info *c, void *ctx)
+{
+    (void)c, (void)ctx;
+    return 0;
+}
+
+static int slot_visit(const shared_slot_info *i, void *ctx)
+{
+    (void)i, (void)ctx;
+    return 0;
+}
+
+static int peer_visit(const shared_peer_info *p, void *ctx)
+{
+    *(int *)ctx += p->self != 0;
+    return 0;
+}
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "named role: %s failed (line %d)\n", #cond, __LINE__);   \
+      return 1;                                                                \
+    }                                                                          \
+  } while (0)
+
+/* A read-only process: every write is SHARED_EACCESS; reads work and the
+ * state is left as it was. */
+static int read_only_checks(const char *key, const char *value)
+{
+    uint32_t len = 0;
+    char buf[16];
+    int n = 0, self = 0;
+    shared_statistics st = {.size = sizeof st};
+    CHECK(shared_set(key, "x", 1) == SHARED_EACCESS);
+    CHECK(shared_set("ro.new", "x", 1) == SHARED_EACCESS);
+    CHECK(shared_cas(key, 0, "x", 1, NULL) == SHARED_EACCESS);
+    CHECK(shared_add("ro.n", 1, NULL) == SHARED_EACCESS);
+    CHECK(shared_del(key) == SHARED_EACCESS);
+    CHECK(shared_lock(100) == SHARED_EACCESS);
+    CHECK(shared_reset() == SHARED_EACCESS);
+    CHECK(shared_repair(0) == SHARED_EACCESS);
+    CHECK(shared_repair(SHARED_REPAIR_BREAK_LOCK) == SHARED_EACCESS);
+    CHECK(shared_send("ro.ch", "m", 1, 0) == SHARED_EACCESS);
+    CHECK(shared_recv("ro.ch", buf, sizeof buf, &len, 0) == SHARED_EACCESS);
+    CHECK(holds(key, value) == 0);
+    CHECK(shared_get("ro.new", buf, sizeof buf, &len, NULL) ==
+          SHARED_ENOTFOUND);
+    CHECK(shared_foreach(count_visit, &n) >= 1 && n >= 1);
+    CHECK(shared_inspect(slot_visit, NULL) == (int)SHARED_MAX_KEYS);
+    CHECK(shared_channels(chan_visit, NULL) >= 0);
+    CHECK(shared_peers(peer_visit, &self) >= 0 && self == 0);
+    CHECK(shared_stats(&st) == 0 && st.keys_used >= 1);
+    return 0;
+}
+
+/*
+ * named FLAGS|NAME|CMD|ARG: shared_open(NAME, FLAGS), then CMD:
+ *   set K=V, expect K=V, absent K, readonly K=V (read_only_checks),
+ *   wait K (wait for K to change from the version it has now; the marker
+ *   file ARG2 says the wait started), hold MARKER (stay), tx-die MARKER
+ *   (die inside a transaction), flush, open (nothing more), twice (the
+ *   same open again is 0, any other EATTACHED).
+ * Exits 100 + n if shared_open or a call fails with -n.
+ */
+int role_named(const char *arg)
+{
+    char name[SHARED_PATH_MAX + 1], cmd[16], rest[256], key[SHARED_KEY_MAX + 1];
+    const char *value;
+    unsigned flags = 0;
+    const char *p1 = strchr(arg, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL;
+    const char *p3 = p2 ? strchr(p2 + 1, '|') : NULL;
+    if (!p3 || sscanf(arg, "%u", &flags) != 1 ||
+        (size_t)(p2 - p1 - 1) > SHARED_PATH_MAX ||
+        (size_t)(p3 - p2 - 1) >= sizeof cmd || strlen(p3 + 1) >= sizeof rest)
+        return 2;
+    memcpy(name, p1 + 1, (size_t)(p2 - p1 - 1));
+    name[p2 - p1 - 1] = '\0';
+    memcpy(cmd, p2 + 1, (size_t)(p3 - p2 - 1));
+    cmd[p3 - p2 - 1] = '\0';
+    strcpy(rest, p3 + 1);
+#ifndef _WIN32
+    if ((flags & DROP_TO_NOBODY) && (setresgid(65534, 65534, 65534) != 0 ||
+                                     setresuid(65534, 65534, 65534) != 0))
+        return 4;
+#endif
+    flags &= ~DROP_TO_NOBODY;
+    int rc = shared_open(name, flags);
+    if (rc)
+        return FAIL(rc);
+    if (strcmp(cmd, "set") == 0) {
+        if (split(rest, key, &value))
+            return 2;
+        rc = shared_set(key, value, (uint32_t)strlen(value));
+    } else if (strcmp(cmd, "expect") == 0) {
+        if (split(rest, key, &value))
+            return 2;
+        rc = holds(key, value);
+        if (rc > 0)
+            return rc;
+    } else if (strcmp(cmd, "absent") == 0) {
+        uint32_t len;
+        rc = shared_get(rest, NULL, 0, &len, NULL);
+        return rc == SHARED_ENOTFOUND ? 0 : rc ? FAIL(rc) : 1;
+    } else if (strcmp(cmd, "readonly") == 0) {
+        if (split(rest, key, &value))
+            return 2;
+        return read_only_checks(key, value);
+    } else if (strcmp(cmd, "wait") == 0) {
+        uint64_t seen = 0, now = 0;
+        char *marker = strchr(rest, ':');
+        uint32_t len;
+        if (!marker)
+            return 2;
+        *marker++ = '\0';
+        rc = shared_get(rest, NULL, 0, &len, &seen);
+        if (rc && rc != SHARED_ETOOBIG)
+            return FAIL(rc);
+        FILE *f = fopen(marker, "w");
+        if (f)
+            fclose(f);
+        rc = shared_wait(rest, seen, 10000, &now);
+        if (rc == 0 && now == seen)
+            return 1;
+    } else if (strcmp(cmd, "hold") == 0) {
+        shared_statistics st = {.size = sizeof st};
+        rc = shared_stats(&st);
+        if (rc == 0)
+            return role_park(rest);
+    } else if (strcmp(cmd, "tx-die") == 0) {
+        rc = shared_lock(10000);
+        if (rc == 0)
+            rc = shared_set("tx.a", "new-a", 5);
+        if (rc == 0)
+            rc = shared_del("tx.b");
+        if (rc == 0)
+            rc = shared_add("tx.n", 5, NULL);
+        if (rc == 0)
+            rc = shared_set("tx.new", "created", 7);
+        if (rc == 0)
+            return role_park(rest);
+    } else if (strcmp(cmd, "flush") == 0) {
+        rc = shared_flush();
+    } else if (strcmp(cmd, "twice") == 0) {
+        CHECK(shared_open(name, flags) == 0);
+        CHECK(shared_open(name, flags ^ SHARED_OPEN_GLOBAL) ==
+              SHARED_EATTACHED);
+        CHECK(shared_open("another-name", flags) == SHARED_EATTACHED);
+        CHECK(shared_open(NULL, flags) == SHARED_ENULL);
+    } else if (strcmp(cmd, "open") != 0) {
+        return 2;
+    }
+    return rc ? FAIL(rc) : 0;
+}
+
+/* Runs `named` in a child and returns its exit code. */
+static int run(unsigned flags, const char *name, const char *cmd,
+               const char *arg)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%u|%s|%s|%s", flags, name, cmd, arg);
+    int h = role_start("named", buf);
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 30000);
+    ck_assert_int_ne(code, PROC_RUNNING);
+    return code;
+}
+
+/* Starts `named CMD MARKER` (hold, tx-die, wait) and waits for MARKER. */
+static int start(unsigned flags, const char *name, const char *cmd,
+                 const char *arg, const char *marker)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%u|%s|%s|%s", flags, name, cmd, arg);
+    int h = role_start("named", buf);
+    ck_assert_int_ge(h, 0);
+    ck_assert_msg(file_wait(marker, 15000), "%s never said it started", cmd);
+    return h;
+}
+
+START_TEST(open_rejects_bad_arguments)
+{
+    /* Argument checks come before any attach: this process may already
+     * use its own home. */
+    char long_name[SHARED_NAME_MAX + 2];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    ck_assert_code(shared_open(NULL, 0), SHARED_ENULL);
+    ck_assert_code(shared_open("", 0), SHARED_EINVAL);
+    ck_assert_code(shared_open(".hidden", 0), SHARED_EINVAL);
+    ck_assert_code(shared_open("a/b", 0), SHARED_EINVAL);
+    ck_assert_code(shared_open("sp ace", 0), SHARED_EINVAL);
+    ck_assert_code(shared_open("a\\b", 0), SHARED_EINVAL);
+    ck_assert_code(shared_open(long_name, 0), SHARED_EINVAL);
+    ck_assert_code(shared_open("", SHARED_OPEN_FILE), SHARED_EINVAL);
+    ck_assert_code(shared_open("ok", 0x10), SHARED_EINVAL);
+    ck_assert_code(shared_open("ok", 0x80000000u), SHARED_EINVAL);
+    ck_assert_code(
+        shared_open("ok", SHARED_OPEN_PUBLISHED | SHARED_OPEN_READONLY),
+        SHARED_EINVAL);
+    /* The longest name is accepted (checked in a fresh process). */
+    long_name[SHARED_NAME_MAX] = '\0';
+    memcpy(long_name, g_name, strlen(g_name));
+    ck_assert_int_eq(run(0, long_name, "set", "k=v"), 0);
+}
+END_TEST
+
+START_TEST(open_after_attach_is_eattached)
+{
+    shared_statistics st = {.size = sizeof st};
+    ck_assert_code(shared_stats(&st), 0); /* attached to its own home */
+    ck_assert_code(shared_open(g_name, 0), SHARED_EATTACHED);
+    ck_assert_code(shared_flush(), SHARED_EINVAL); /* not a file home */
+}
+END_TEST
+
+START_TEST(open_twice_same_is_ok_other_is_eattached)
+{
+    ck_assert_int_eq(run(0, g_name, "twice", ""), 0);
+}
+END_TEST
+
+START_TEST(readonly_open_of_a_missing_instance_is_enoinstance)
+{
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
+                     100 - SHARED_ENOINSTANCE);
+    /* ... and creates none. */
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
+                     100 - SHARED_ENOINSTANCE);
+}
+END_TEST
+
+/* role named-retry NAME|OTHER: a failed open chooses no home: the next
+ * open of another name works. */
+int role_named_retry(const char *arg)
+{
+    char name[64];
+    const char *bar = strchr(arg, '|');
+    if (!bar || (size_t)(bar - arg) >= sizeof name)
+        return 2;
+    memcpy(name, arg, (size_t)(bar - arg));
+    name[bar - arg] = '\0';
+    int rc = shared_open(name, SHARED_OPEN_READONLY);
+    if (rc != SHARED_ENOINSTANCE)
+        return 1;
+    rc = shared_open(bar + 1, 0);
+    if (rc == 0)
+        rc = shared_set("retry", "yes", 3);
+    if (rc)
+        return FAIL(rc);
+    return holds("retry", "yes");
+}
+
+START_TEST(a_failed_open_leaves_no_home_chosen)
+{
+    char arg[160];
+    snprintf(arg, sizeof arg, "%s|%s", g_name, g_other);
+    int h = role_start("named-retry", arg);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0);
+}
+END_TEST
+
+START_TEST(two_instances_and_the_default_do_not_see_each_other)
+{
+    uint32_t len = 0;
+    char buf[32];
+    ck_assert_code(shared_set("nm.k", "default", 7), 0);
+    int h = start(0, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(0, g_name, "set", "nm.k=one"), 0);
+    ck_assert_int_eq(run(0, g_other, "absent", "nm.k"), 0);
+    ck_assert_int_eq(run(0, g_other, "set", "nm.k=two"), 0);
+    ck_assert_int_eq(run(0, g_name, "expect", "nm.k=one"), 0);
+    ck_assert_code(shared_get("nm.k", buf, sizeof buf, &len, NULL), 0);
+    ck_assert_int_eq(len, 7);
+    ck_assert_int_eq(memcmp(buf, "default", 7), 0);
+    proc_kill(h);
+}
+END_TEST
+
+START_TEST(a_published_instance_is_read_only_for_readers)
+{
+    char arg[160];
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "pub.k=v1"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "readonly", "pub.k=v1"),
+                     0);
+    /* Nothing a reader tried reached the state. */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "pub.k=v1"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "absent", "ro.new"), 0);
+    /* A reader waiting is woken by a writer's change. */
+    char wmark[128];
+    snprintf(wmark, sizeof wmark, "%s.w", g_marker);
+    remove(wmark);
+    snprintf(arg, sizeof arg, "pub.k:%s", wmark);
+    int w = start(SHARED_OPEN_READONLY, g_name, "wait", arg, wmark);
+    proc_sleep_ms(100);
+    ck_assert_int_eq(proc_wait(w, 0), PROC_RUNNING);
+    uint64_t t0 = proc_now_ms();
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "pub.k=v2"), 0);
+    ck_assert_int_eq(proc_wait(w, 9000), 0);
+    ck_assert_uint_lt(proc_now_ms() - t0, 9000);
+    remove(wmark);
+    proc_kill(h);
+}
+END_TEST
+
+#ifndef _WIN32
+START_TEST(another_user_reads_a_published_instance_only)
+{
+    if (geteuid() != 0)
+        return; /* needs root to become another user */
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "pub.k=v1"), 0);
+    ck_assert_int_eq(run(DROP_TO_NOBODY | SHARED_OPEN_READONLY, g_name,
+                         "readonly", "pub.k=v1"),
+                     0);
+    /* Writing needs write access to the object: refused at open. */
+    ck_assert_int_eq(run(DROP_TO_NOBODY | SHARED_OPEN_PUBLISHED, g_name, "set",
+                         "pub.k=evil"),
+                     100 - SHARED_EACCESS);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "pub.k=v1"),
+                     0);
+    proc_kill(h);
+    /* A private instance can not be opened by another user at all. */
+    h = start(0, g_other, "hold", g_marker, g_marker);
+    ck_assert_int_eq(
+        run(DROP_TO_NOBODY | SHARED_OPEN_READONLY, g_other, "open", ""),
+        100 - SHARED_EACCESS);
+    proc_kill(h);
+}
+END_TEST
+#endif
+
+START_TEST(a_file_home_outlives_its_processes)
+{
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "f.k=kept"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "f.j=too"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "f.k=kept"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "flush", ""), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file,
+                         "readonly", "f.j=too"),
+                     0);
+    FILE *f = fopen(g_file, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    ck_assert_int_eq(ftell(f), (long)sizeof(shared__region));
+    fclose(f);
+}
+END_TEST
+
+START_TEST(a_file_home_recovers_a_transaction_killed_half_way)
+{
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "tx.a=old-a"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "tx.b=old-b"), 0);
+    int h = start(SHARED_OPEN_FILE, g_file, "tx-die", g_marker, g_marker);
+    proc_kill(h); /* inside the transaction, holding the lock */
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "tx.a=old-a"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "tx.b=old-b"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "absent", "tx.new"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "absent", "tx.n"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "tx.a=after"), 0);
+}
+END_TEST
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+#ifndef _WIN32
+    chmod(path, 0600);
+#endif
+}
+
+START_TEST(a_foreign_or_short_file_is_eversion)
+{
+    write_file(g_file, "not a state file\n", 17);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "k=v"),
+                     100 - SHARED_EVERSION);
+    /* Of the right size, but someone else's bytes: never formatted. */
+    unsigned char *junk = malloc(sizeof(shared__region));
+    ck_assert_ptr_nonnull(junk);
+    for (size_t i = 0; i < sizeof(shared__region); i++)
+        junk[i] = (unsigned char)(i * 7u + 1u);
+    write_file(g_file, junk, sizeof(shared__region));
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "k=v"),
+                     100 - SHARED_EVERSION);
+    FILE *f = fopen(g_file, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(junk, 1, 16, f), 16);
+    fclose(f);
+    ck_assert_uint_eq(junk[0], 1u); /* left as it was */
+    ck_assert_uint_eq(junk[15], (unsigned char)(15u * 7u + 1u));
+    free(junk);
+}
+END_TEST
+
+/* Overwrites len bytes at offset of the file with `byte`. */
+static void scribble(const char *path, long offset, size_t len, int byte)
+{
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, offset, SEEK_SET), 0);
+    for (size_t i = 0; i < len; i++)
+        fputc(byte, f);
+    fclose(f);
+}
+
+START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
+{
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "d.k=value"), 0);
+    /* The layout id: another build's file. */
+    scribble(g_file, (long)offsetof(shared__header, layout_id), 8, 0x5a);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "k=v"),
+                     100 - SHARED_EVERSION);
+    ck_assert_int_eq(
+        run(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open", ""),
+        100 - SHARED_EVERSION);
+    /* A fresh file, its slots then overwritten. */
+    remove(g_file);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "d.k=value"), 0);
+    scribble(g_file, (long)offsetof(shared__region, slot), 4096, 0xa5);
+    int code = run(SHARED_OPEN_FILE, g_file, "expect", "d.k=value");
+    ck_assert_msg(code == 100 - SHARED_ECORRUPT ||
+                      code == 100 - SHARED_ENOTFOUND,
+                  "exit %d", code);
+    /* The whole header, the lock included. */
+    scribble(g_file, 0, sizeof(shared__header), 0xff);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "d.k=value"),
+                     100 - SHARED_EVERSION);
+}
+END_TEST
+
+Suite *named_suite(void)
+{
+    Suite *s = suite_create("named");
+    TCase *tc = tcase_create("named");
+    tcase_add_checked_fixture(tc, named_setup, named_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, open_rejects_bad_arguments);
+    tcase_add_test(tc, open_after_attach_is_eattached);
+    tcase_add_test(tc, open_twice_same_is_ok_other_is_eattached);
+    tcase_add_test(tc, readonly_open_of_a_missing_instance_is_enoinstance);
+    tcase_add_test(tc, a_failed_open_leaves_no_home_chosen);
+    tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
+    tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
+#ifndef _WIN32
+    tcase_add_test(tc, another_user_reads_a_published_instance_only);
+#endif
+    tcase_add_test(tc, a_file_home_outlives_its_processes);
+    tcase_add_test(tc, a_file_home_recovers_a_transaction_killed_half_way);
+    tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
+    tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
+    suite_add_tcase(s, tc);
+    return s;
+}
