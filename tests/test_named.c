@@ -401,6 +401,7 @@ START_TEST(another_user_reads_a_published_instance_only)
     ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "pub.k=v1"),
                      0);
     proc_kill(h);
+    remove(g_marker);
     /* A private instance can not be opened by another user at all. */
     h = start(0, g_other, "hold", g_marker, g_marker);
     ck_assert_int_eq(
@@ -512,6 +513,38 @@ START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
 }
 END_TEST
 
+START_TEST(the_environment_chooses_the_home_too)
+{
+    const char *old = getenv("SHARED_INSTANCE_FLAGS");
+    char saved[64] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    /* A bad flag word is SHARED_EINVAL at the first call. */
+    proc_setenv("SHARED_INSTANCE_FLAGS", "published,bogus");
+    int h = role_start("attach", g_name);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 100 - SHARED_EINVAL);
+    /* "file": SHARED_INSTANCE is a path; the file home is created there
+     * (exit 10: created here) and then found by the next process. */
+    proc_setenv("SHARED_INSTANCE_FLAGS", "file");
+    h = role_start("attach", g_file);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 10);
+    h = role_start("attach", g_file);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0);
+    /* "readonly" of a missing instance: SHARED_ENOINSTANCE. */
+    proc_setenv("SHARED_INSTANCE_FLAGS", "readonly");
+    h = role_start("attach", g_other);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 100 - SHARED_ENOINSTANCE);
+    proc_setenv("SHARED_INSTANCE_FLAGS", saved);
+    FILE *f = fopen(g_file, "rb");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+}
+END_TEST
+
 Suite *named_suite(void)
 {
     Suite *s = suite_create("named");
@@ -532,6 +565,7 @@ Suite *named_suite(void)
     tcase_add_test(tc, a_file_home_recovers_a_transaction_killed_half_way);
     tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
     tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
+    tcase_add_test(tc, the_environment_chooses_the_home_too);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -413,7 +413,9 @@ static int file_locked(int fd, shared__region **r, int *made)
     struct stat st;
     if (fstat(fd, &st) != 0)
         return sys_error(errno);
-    if (!S_ISREG(st.st_mode))
+    /* Not a state file at all: refused before anything else is asked. */
+    if (!S_ISREG(st.st_mode) ||
+        (st.st_size != 0 && (uint64_t)st.st_size != sizeof **r))
         return SHARED_EVERSION;
     if (st.st_uid != geteuid() || (st.st_mode & foreign_bits()) != 0) {
         shared__set_os_error(EPERM);
@@ -421,8 +423,6 @@ static int file_locked(int fd, shared__region **r, int *made)
     }
     if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof **r) != 0)
         return sys_error(errno);
-    if (st.st_size != 0 && (uint64_t)st.st_size != sizeof **r)
-        return SHARED_EVERSION;
     if (!(*r = map(fd)))
         return sys_error(errno);
     int writers = held(fd, ATTACH_BYTE, 1);
