@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#  include <sys/mman.h>
 #  include <sys/stat.h>
 #  include <unistd.h>
 #endif
@@ -45,6 +46,14 @@ static void named_teardown(void)
     proc_kill_all();
     remove(g_file);
     remove(g_marker);
+#ifndef _WIN32
+    /* Instances whose holder was killed stay until their next user. */
+    char obj[96];
+    snprintf(obj, sizeof obj, "/shared.%s", g_name);
+    shm_unlink(obj);
+    snprintf(obj, sizeof obj, "/shared.%s", g_other);
+    shm_unlink(obj);
+#endif
 }
 
 /* k=v into key and value. */
