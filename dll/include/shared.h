@@ -163,8 +163,8 @@ extern "C" {
   XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")         \
   XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")            \
   XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")               \
-  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")      \
-  XX(EATTACHED, -27, "this process already uses another home (shared_open)") \
+  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")         \
+  XX(EATTACHED, -27, "this process already uses another home (shared_open)")   \
   XX(ENOINSTANCE, -28, "no such named instance (read-only opens create none)")
 
 typedef enum shared_error {
