@@ -174,12 +174,19 @@ static void command_help(const command *c)
     printf("usage: sharectl %s\n\n%s\n", c->usage, c->help);
 }
 
+/* The home chosen with --instance / --file (NULL: the default) and its
+ * SHARED_OPEN_* flags. */
+static const char *g_home;
+static uint32_t g_home_flags;
+
 int ctl_fail(const char *what, int err)
 {
     fprintf(stderr, "sharectl: %s: %s (%s)", what, shared_strerror(err),
             shared_errname(err));
-    if (err == SHARED_ESYSTEM || err == SHARED_EACCESS ||
-        err == SHARED_ENAMECLASH)
+    if (err == SHARED_EACCESS && (g_home_flags & SHARED_OPEN_READONLY))
+        fprintf(stderr, " [opened --readonly: writes are refused]");
+    else if (err == SHARED_ESYSTEM || err == SHARED_EACCESS ||
+             err == SHARED_ENAMECLASH)
         fprintf(stderr, " [os error %u]", (unsigned)shared_last_os_error());
     fputc('\n', stderr);
     if (err == SHARED_ENOTFOUND)
@@ -215,11 +222,6 @@ void ctl_note_fresh(void)
                 "command created it, empty\n(%s).\n",
                 st.object_name);
 }
-
-/* The home chosen with --instance / --file (NULL: the default) and its
- * SHARED_OPEN_* flags. */
-static const char *g_home;
-static uint32_t g_home_flags;
 
 void ctl_warn_unheld(void)
 {

@@ -507,6 +507,20 @@ START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
     ck_assert_int_eq(
         run(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open", ""),
         100 - SHARED_EVERSION);
+#ifndef _WIN32
+    /* POSIX: the robust mutex is laid out per bitness, so a file of the
+     * other bitness is refused (Windows shares it: a kernel mutex). */
+    remove(g_file);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "d.k=value"), 0);
+    uint32_t other = sizeof(void *) == 8 ? 32u : 64u;
+    FILE *f = fopen(g_file, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)offsetof(shared__header, bitness), 0), 0);
+    ck_assert_uint_eq(fwrite(&other, sizeof other, 1, f), 1);
+    fclose(f);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "d.k=value"),
+                     100 - SHARED_EVERSION);
+#endif
     /* A fresh file, its slots then overwritten. */
     remove(g_file);
     ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "d.k=value"), 0);
