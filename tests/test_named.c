@@ -226,6 +226,16 @@ int role_named(const char *arg)
             rc = shared_set("tx.new", "created", 7);
         if (rc == 0)
             return role_park(rest);
+    } else if (strcmp(cmd, "ro-timeout") == 0) {
+        /* A reader meeting an open transaction polls until its timeout. */
+        uint32_t len;
+        shared_set_timeout(300);
+        uint64_t t0 = proc_now_ms();
+        rc = shared_get(rest, NULL, 0, &len, NULL);
+        uint64_t took = proc_now_ms() - t0;
+        CHECK(rc == SHARED_ETIMEDOUT);
+        CHECK(took >= 250 && took < 3000);
+        return 0;
     } else if (strcmp(cmd, "flush") == 0) {
         rc = shared_flush();
     } else if (strcmp(cmd, "twice") == 0) {
@@ -389,6 +399,33 @@ START_TEST(a_published_instance_is_read_only_for_readers)
     ck_assert_int_eq(proc_wait(w, 9000), 0);
     ck_assert_uint_lt(proc_now_ms() - t0, 9000);
     remove(wmark);
+    proc_kill(h);
+}
+END_TEST
+
+START_TEST(a_dead_writers_change_is_recovered_by_the_next_writer)
+{
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "tx.a=old-a"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "tx.b=old-b"),
+                     0);
+    char tmark[128];
+    snprintf(tmark, sizeof tmark, "%s.tx", g_marker);
+    remove(tmark);
+    int tx = start(SHARED_OPEN_PUBLISHED, g_name, "tx-die", tmark, tmark);
+    /* Open transaction: a reader never takes the lock, it times out. */
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "ro-timeout", "tx.a"),
+                     0);
+    proc_kill(tx); /* dies holding the lock, the transaction open */
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "ro-timeout", "tx.a"),
+                     0);
+    /* The next writer takes the lock and undoes the dead one's change. */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "tx.a=old-a"),
+                     0);
+    ck_assert_int_eq(
+        run(SHARED_OPEN_READONLY, g_name, "readonly", "tx.a=old-a"), 0);
+    remove(tmark);
     proc_kill(h);
 }
 END_TEST
@@ -581,6 +618,7 @@ Suite *named_suite(void)
     tcase_add_test(tc, a_failed_open_leaves_no_home_chosen);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
+    tcase_add_test(tc, a_dead_writers_change_is_recovered_by_the_next_writer);
 #ifndef _WIN32
     tcase_add_test(tc, another_user_reads_a_published_instance_only);
 #endif
