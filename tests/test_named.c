@@ -348,6 +348,40 @@ int role_named_retry(const char *arg)
     return holds("retry", "yes");
 }
 
+/* role named-race NAME: 8 threads open NAME at once; every one gets 0
+ * (the same open again), none SHARED_EATTACHED. */
+static const char *g_race_name;
+
+static void race_open(void *rc)
+{
+    *(int *)rc = shared_open(g_race_name, 0);
+}
+
+int role_named_race(const char *arg)
+{
+    int rc[8];
+    void *args[8];
+    g_race_name = arg;
+    for (int i = 0; i < 8; i++)
+        args[i] = &rc[i];
+    if (run_parallel(8, race_open, args) != 0)
+        return 2;
+    for (int i = 0; i < 8; i++)
+        if (rc[i])
+            return FAIL(rc[i]);
+    return shared_set("race", "ok", 2) == 0 ? holds("race", "ok") : 1;
+}
+
+START_TEST(threads_opening_the_same_instance_at_once_all_succeed)
+{
+    for (int round = 0; round < 20; round++) {
+        int h = role_start("named-race", g_name);
+        ck_assert_int_ge(h, 0);
+        ck_assert_int_eq(proc_wait(h, 30000), 0);
+    }
+}
+END_TEST
+
 START_TEST(a_failed_open_leaves_no_home_chosen)
 {
     char arg[160];
@@ -616,6 +650,7 @@ Suite *named_suite(void)
     tcase_add_test(tc, open_twice_same_is_ok_other_is_eattached);
     tcase_add_test(tc, readonly_open_of_a_missing_instance_is_enoinstance);
     tcase_add_test(tc, a_failed_open_leaves_no_home_chosen);
+    tcase_add_test(tc, threads_opening_the_same_instance_at_once_all_succeed);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
     tcase_add_test(tc, a_dead_writers_change_is_recovered_by_the_next_writer);
