@@ -534,6 +534,21 @@ static void write_file(const char *path, const void *data, size_t len)
 #endif
 }
 
+START_TEST(a_scribbled_closed_flag_does_not_lock_writers_out_of_a_file)
+{
+    uint32_t one = 1;
+    int h = start(SHARED_OPEN_FILE, g_file, "hold", g_marker, g_marker);
+    FILE *f = fopen(g_file, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)offsetof(shared__header, closed), 0), 0);
+    ck_assert_uint_eq(fwrite(&one, sizeof one, 1, f), 1);
+    fclose(f);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "c.k=v"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "c.k=v"), 0);
+    proc_kill(h);
+}
+END_TEST
+
 START_TEST(a_foreign_or_short_file_is_eversion)
 {
     write_file(g_file, "not a state file\n", 17);
@@ -659,6 +674,8 @@ Suite *named_suite(void)
 #endif
     tcase_add_test(tc, a_file_home_outlives_its_processes);
     tcase_add_test(tc, a_file_home_recovers_a_transaction_killed_half_way);
+    tcase_add_test(tc,
+                   a_scribbled_closed_flag_does_not_lock_writers_out_of_a_file);
     tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
     tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
     tcase_add_test(tc, the_environment_chooses_the_home_too);
