@@ -8,7 +8,9 @@
 #                               examples/ against it; then linux-asan, linux-tsan and each
 #                               fuzz target 60 s
 #   ./build.sh deps             only install dependencies (apt packages, Check for MinGW;
-#                               adds a deb-src entry to apt's sources for Check's source)
+#                               adds a deb-src entry to apt's sources for Check's source;
+#                               where the kernel runs no 32-bit code: qemu-user from
+#                               bookworm-backports and a binfmt_misc entry for i386)
 #   ./build.sh demo [--windows] [ARGS...]
 #                               build and run sharedemo (natively, or the .exe under wine);
 #                               needs no Check for MinGW
