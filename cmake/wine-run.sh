@@ -9,6 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WINE=/usr/lib/wine/wine64
 WINESERVER=/usr/lib/wine/wineserver
+WINE32=/usr/lib/wine/wine   # wine32's loader (32-bit programs)
 
 # Always the build-tree prefix unless SHARED_WINEPREFIX says otherwise: processes
 # only share sections and named objects under one wineserver (= one prefix).
@@ -28,6 +29,18 @@ fi
 mkdir -p "$(dirname "$WINEPREFIX")"
 exec 9>"$WINEPREFIX.lock"
 flock 9
+# A prefix made while 32-bit programs could not run (no wine32, or before
+# qemu-i386 emulation was set up) has an empty syswow64, and every 32-bit
+# program then fails with "could not load kernel32.dll, status c0000135";
+# wineboot -u does not fill it. Once wine32 runs, make the prefix anew.
+if [ -f "$WINEPREFIX/.shared-ready" ] &&
+   [ ! -f "$WINEPREFIX/drive_c/windows/syswow64/kernel32.dll" ] &&
+   [ -x "$WINE32" ] && "$WINE32" --version >/dev/null 2>&1; then
+    echo "wine-run.sh: $WINEPREFIX has no 32-bit DLLs: making it anew" >&2
+    "$WINESERVER" -k >/dev/null 2>&1 || true   # this prefix's server only
+    "$WINESERVER" -w >/dev/null 2>&1 || true
+    rm -rf "$WINEPREFIX"
+fi
 if [ ! -f "$WINEPREFIX/.shared-ready" ]; then
     echo "wine-run.sh: creating wine prefix $WINEPREFIX (once, ~10 s)" >&2
     log="$(dirname "$WINEPREFIX")/.wine-init.log"

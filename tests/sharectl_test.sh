@@ -137,8 +137,10 @@ if [ ${#RUN[@]} -eq 1 ]; then
     expect_err "invalid SHARED_INSTANCE named" 'SHARED_INSTANCE.*32'
 fi
 
-# Keep the state alive (on Windows it lives only while the DLL is loaded).
-"${RUN[@]}" hold --seconds 120 >"$TMP/hold" 2>&1 &
+# Keep the state alive (on Windows it lives only while the DLL is loaded),
+# for as long as the test may run (its ctest timeout; killed at exit): under
+# qemu-i386 emulation (mingw-x86) the script takes longer than 120 s.
+"${RUN[@]}" hold --seconds 600 >"$TMP/hold" 2>&1 &
 hold_pid=$!
 for _ in $(seq 1 300); do grep -q holding "$TMP/hold" && break; sleep 0.1; done
 grep -q holding "$TMP/hold" || { echo "FAIL hold never started"; exit 1; }
