@@ -1,10 +1,13 @@
 /*
  * messaging.c - the exported functions that wait: shared_wait, shared_send,
  * shared_recv; and the registries they come with: shared_channels,
- * shared_peers. Every wait reads wake_seq before checking its condition and
- * then blocks only while wake_seq is unchanged, so a change published in
- * between is never missed (the backend's wait re-checks after it has
- * registered as a waiter).
+ * shared_peers. Every wait reads the wake word of the bucket of what it
+ * waits for (a key, a channel's messages or room, or any change) before
+ * checking its condition, and then blocks only while that word is
+ * unchanged, so a change published in between is never missed (the
+ * backend's wait re-checks after it has registered as a waiter). A change
+ * bumps the words of its own buckets and of "any change" only, so a
+ * waiter sleeps through the changes of other keys and channels.
  *
  * Time: each call here has a deadline, the caller's timeout. Whenever it
  * takes the lock it waits for it at most the time left, but at least
@@ -15,6 +18,27 @@
 #include <string.h>
 
 #include "api.h"
+
+uint32_t shared__wake_bucket(const char *name, uint32_t len, uint32_t kind)
+{
+    uint32_t h = 2166136261u ^ kind; /* FNV-1a */
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    h ^= h >> 15;
+    return (h * 0x2c1b3c6du >> 16) % SHARED__WAKE_BUCKETS;
+}
+
+void shared__wakeset_add(shared__wakeset *set, const char *name, uint32_t len,
+                         uint32_t kind)
+{
+    uint32_t b = shared__wake_bucket(name, len, kind);
+    set->bits[b / 64u] |= (uint64_t)1 << (b % 64u);
+}
+
+static uint32_t wake_word(shared__region *r, uint32_t bucket)
+{
+    return atomic_load(&r->wake[bucket].seq);
+}
 
 /* Milliseconds left until `deadline` (0 when past). */
 static uint32_t left(uint64_t deadline)
@@ -69,8 +93,10 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
     if (rc)
         return rc;
     uint64_t deadline = deadline_of(timeout_ms), v = 0;
+    uint32_t bucket = key ? shared__wake_bucket(key, klen, SHARED__WAKE_KEY)
+                          : SHARED__WAKE_ANY;
     for (;;) {
-        uint32_t seq = atomic_load(&r->hdr.wake_seq);
+        uint32_t seq = wake_word(r, bucket);
         rc = current(r, key, klen, &v, deadline);
         if (new_version)
             *new_version = v;
@@ -81,7 +107,7 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
         uint32_t ms = left(deadline);
         if (ms == 0)
             return SHARED_ETIMEDOUT;
-        rc = shared__backend_wait(r, seq, ms);
+        rc = shared__backend_wait(r, bucket, seq, ms);
         if (rc)
             return rc;
     }
@@ -108,7 +134,9 @@ static int chan_begin(const char *channel, uint32_t *nlen, shared__region **r)
  * (see channel.c), so the channel is not recycled under it: registered in
  * the critical section that found the channel empty, taken off in the
  * next, and renewed at least every RX_SLICE_MS; the lease runs RX_SLACK_MS
- * past the slice, time enough to take the lock back.
+ * past the slice, time enough to take the lock back. A receiver waits on
+ * the channel's message bucket, which a sent message wakes; a sender on
+ * its room bucket, which a taken message wakes.
  */
 #define RX_SLICE_MS 1000u
 #define RX_SLACK_MS (SHARED__RX_LEASE_MAX_MS - RX_SLICE_MS)
@@ -122,8 +150,13 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
 {
     uint64_t deadline = deadline_of(timeout_ms);
     uint32_t rx_idx = NO_CHANNEL, rx_gen = 0;
+    uint32_t bucket = shared__wake_bucket(
+        name, nlen, create ? SHARED__WAKE_ROOM : SHARED__WAKE_MSG);
+    shared__wakeset wake = {{0}}; /* the other side's */
+    shared__wakeset_add(&wake, name, nlen,
+                        create ? SHARED__WAKE_MSG : SHARED__WAKE_ROOM);
     for (;;) {
-        uint32_t idx = NO_CHANNEL, seq = atomic_load(&r->hdr.wake_seq);
+        uint32_t idx = NO_CHANNEL, seq = wake_word(r, bucket);
         /* A registration left if this fails lapses with its lease. */
         int rc = shared__acquire(r, lock_ms(deadline));
         if (rc)
@@ -145,15 +178,15 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             rx_idx = idx;
         }
         if (rc == 0)
-            shared__notify(r);
+            shared__notify(r, &wake);
         shared__backend_unlock();
         if (rc == 0)
-            shared__backend_wake(r);
+            shared__backend_wake(r, &wake);
         if (rc != again)
             return rc;
         if (ms == 0)
             return timeout_rc;
-        rc = shared__backend_wait(r, seq, ms);
+        rc = shared__backend_wait(r, bucket, seq, ms);
         if (rc)
             return rc;
     }
