@@ -137,12 +137,49 @@ static int chan_begin(const char *channel, uint32_t *nlen, shared__region **r)
  * past the slice, time enough to take the lock back. A receiver waits on
  * the channel's message bucket, which a sent message wakes; a sender on
  * its room bucket, which a taken message wakes.
+ *
+ * A receiver that is not registered first looks without the lock
+ * (nothing_to_receive): finding nothing, it waits unregistered, at most
+ * PEEK_SLICE_MS, without taking the lock at all (on Windows a lock is two
+ * wineserver requests; on Linux it would meet the sender that just woke
+ * it). That is only done while the channel table has a free entry, as
+ * only a full table recycles a channel; a slice that passes with no change
+ * sends the receiver down the locked path, which registers it.
  */
+#define PEEK_SLICE_MS 50u
 #define RX_SLICE_MS 1000u
 #define RX_SLACK_MS (SHARED__RX_LEASE_MAX_MS - RX_SLICE_MS)
 #define NO_CHANNEL UINT32_MAX
 
 typedef int (*chan_op)(shared__region *r, uint32_t idx, void *ctx);
+
+/* 1 if a look without the lock finds nothing to receive on `name`: no
+ * channel of that name, or an empty one while the table has a free entry.
+ * Every load is atomic and bounded; a wrong answer (a damaged or changing
+ * table) only sends the caller to the lock, or makes it wait one slice
+ * for a wake-up that a message sent after it read its wake word brings. */
+static int nothing_to_receive(shared__region *r, const char *name,
+                              uint32_t nlen)
+{
+    uint64_t words[SHARED__NAME_WORDS] = {0};
+    int found = 0, empty = 0, has_free = 0;
+    memcpy(words, name, nlen); /* as shared__chan_find names a channel */
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
+        shared__channel *c = &r->channel[i];
+        uint32_t n = atomic_load(&c->name_len), w = 0;
+        if (n == 0)
+            has_free = 1;
+        if (n != nlen || found)
+            continue;
+        while (w < SHARED__NAME_WORDS && atomic_load(&c->name[w]) == words[w])
+            w++;
+        if (w == SHARED__NAME_WORDS) {
+            found = 1;
+            empty = atomic_load(&c->head) == atomic_load(&c->tail);
+        }
+    }
+    return !found || (empty && has_free);
+}
 
 static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
                      uint32_t timeout_ms, chan_op op, void *ctx, int again,
@@ -155,8 +192,20 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
     shared__wakeset wake = {{0}}; /* the other side's */
     shared__wakeset_add(&wake, name, nlen,
                         create ? SHARED__WAKE_MSG : SHARED__WAKE_ROOM);
+    int peek = !create;
     for (;;) {
         uint32_t idx = NO_CHANNEL, seq = wake_word(r, bucket);
+        if (peek && rx_idx == NO_CHANNEL && nothing_to_receive(r, name, nlen)) {
+            uint32_t ms = left(deadline);
+            if (ms == 0)
+                return timeout_rc;
+            int rc = shared__backend_wait(
+                r, bucket, seq, ms < PEEK_SLICE_MS ? ms : PEEK_SLICE_MS);
+            if (rc)
+                return rc;
+            peek = wake_word(r, bucket) != seq; /* else: register */
+            continue;
+        }
         /* A registration left if this fails lapses with its lease. */
         int rc = shared__acquire(r, lock_ms(deadline));
         if (rc)
