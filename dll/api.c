@@ -11,8 +11,10 @@
 
 /* The calling thread holds the lock in a transaction (shared_lock). */
 static SHARED__TLS int tls_tx;
-/* The transaction changed something: publish it on commit. */
+/* The transaction changed something: publish it on commit, to the wake
+ * buckets of the keys it changed. */
 static SHARED__TLS int tls_dirty;
+static SHARED__TLS shared__wakeset tls_wake;
 static SHARED__TLS uint32_t tls_os_error;
 /* A read-only visit: its deadline, and SHARED_ETIMEDOUT once passed. */
 static SHARED__TLS uint64_t tls_ro_deadline;
@@ -359,10 +361,18 @@ int shared__in_tx(void)
 
 /* (locked) Publishes a committed change: counted for shared_wait(NULL),
  * and waiters are woken by wake() once the lock is released. */
-void shared__notify(shared__region *r)
+void shared__notify(shared__region *r, const shared__wakeset *set)
 {
     atomic_fetch_add(&r->hdr.changes, 1);
-    atomic_fetch_add(&r->hdr.wake_seq, 1);
+    for (uint32_t word = 0; word < SHARED__WAKESET_WORDS; word++) {
+        uint64_t bits = set ? set->bits[word] : ~(uint64_t)0;
+        for (uint32_t b = word * 64u; bits && b < SHARED__WAKE_ANY; b++) {
+            if (bits & 1u)
+                atomic_fetch_add(&r->wake[b].seq, 1);
+            bits >>= 1;
+        }
+    }
+    atomic_fetch_add(&r->wake[SHARED__WAKE_ANY].seq, 1);
 }
 
 int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
@@ -381,7 +391,7 @@ int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
     if (wipe_if_alone && others == 0) {
         shared__op_reset(r);
         atomic_store(&r->hdr.creator_pid, pid);
-        shared__notify(r);
+        shared__notify(r, NULL);
         *wiped = 1;
     }
     uint64_t start = shared__backend_start_time();
@@ -410,18 +420,25 @@ static int change_begin(const char *key, uint32_t *klen, shared__region **r)
     return rc;
 }
 
-static int change_end(shared__region *r, int rc)
+/* Ends a change of `key`: publishes it to the key's waiters (in a
+ * transaction: at commit). */
+static int change_end(shared__region *r, int rc, const char *key, uint32_t klen)
 {
+    shared__wakeset set = {{0}};
     if (tls_tx) {
+        if (rc == 0)
+            shared__wakeset_add(&tls_wake, key, klen, SHARED__WAKE_KEY);
         tls_dirty |= rc == 0;
         return rc;
     }
     shared__journal_commit(r);
-    if (rc == 0)
-        shared__notify(r);
+    if (rc == 0) {
+        shared__wakeset_add(&set, key, klen, SHARED__WAKE_KEY);
+        shared__notify(r, &set);
+    }
     shared__backend_unlock();
     if (rc == 0)
-        shared__backend_wake(r);
+        shared__backend_wake(r, &set);
     return rc;
 }
 
@@ -445,7 +462,7 @@ static int put(const char *key, const void *value, uint32_t len,
     if (rc)
         return rc;
     rc = shared__op_put(r, key, klen, value, len, expected, version);
-    return change_end(r, rc);
+    return change_end(r, rc, key, klen);
 }
 
 int shared_set(const char *key, const void *value, uint32_t len)
@@ -467,7 +484,7 @@ int shared_add(const char *key, int64_t delta, int64_t *result)
     if (rc)
         return rc;
     rc = shared__op_add(r, key, klen, delta, result);
-    return change_end(r, rc);
+    return change_end(r, rc, key, klen);
 }
 
 int shared_del(const char *key)
@@ -478,7 +495,7 @@ int shared_del(const char *key)
     if (rc)
         return rc;
     rc = shared__op_del(r, key, klen);
-    return change_end(r, rc);
+    return change_end(r, rc, key, klen);
 }
 
 /*
@@ -683,6 +700,7 @@ int shared_lock(uint32_t timeout_ms)
     shared__journal_begin(r, SHARED__J_TX);
     tls_tx = 1;
     tls_dirty = 0;
+    memset(&tls_wake, 0, sizeof tls_wake);
     return 0;
 }
 
@@ -692,17 +710,18 @@ static int tx_end(int commit)
     if (!tls_tx || shared__backend_attach(&r) != 0)
         return SHARED_ENOTLOCKED;
     int publish = commit && tls_dirty;
+    shared__wakeset set = tls_wake;
     if (commit)
         shared__journal_commit(r);
     else
         shared__journal_rollback(r);
     if (publish)
-        shared__notify(r);
+        shared__notify(r, &set);
     tls_tx = 0;
     tls_dirty = 0;
     shared__backend_unlock();
     if (publish)
-        shared__backend_wake(r);
+        shared__backend_wake(r, &set);
     return 0;
 }
 
@@ -727,9 +746,9 @@ int shared_reset(void)
     if (rc)
         return rc;
     shared__op_reset(r);
-    shared__notify(r);
+    shared__notify(r, NULL);
     shared__backend_unlock();
-    shared__backend_wake(r);
+    shared__backend_wake(r, NULL);
     return 0;
 }
 
@@ -762,9 +781,9 @@ int shared_repair(uint32_t flags)
     if (rc < 0)
         return rc;
     locked(r, rc, 1);
-    shared__notify(r);
+    shared__notify(r, NULL);
     shared__backend_unlock();
-    shared__backend_wake(r);
+    shared__backend_wake(r, NULL);
     return shared__backend_attach(&r);
 }
 
@@ -841,6 +860,7 @@ int shared_stats(shared_statistics *stats)
     for (uint32_t i = 0; i < SHARED_CHANNELS; i++)
         s.channels_used += atomic_load(&r->channel[i].name_len) != 0;
     s.waiters = shared__backend_waiters(r);
+    s.wakeups = atomic_load(&r->hdr.wakeups);
     memcpy(stats, &s, s.size);
     return 0;
 }

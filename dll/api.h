@@ -28,9 +28,27 @@ int shared__attach_rw(shared__region **r);
  * SHARED_ETIMEDOUT once it has passed. */
 int shared__ro_backoff(uint32_t *ms, uint64_t deadline);
 
-/* (locked) Publishes a committed change: counts it and bumps wake_seq;
- * the caller wakes the waiters (shared__backend_wake) after unlocking. */
-void shared__notify(shared__region *r);
+/* What a wake bucket stands for: a key's changes, a channel's new
+ * messages (its receivers wait for them), a channel's freed room (its
+ * senders wait for it). */
+#define SHARED__WAKE_KEY 0u
+#define SHARED__WAKE_MSG 1u
+#define SHARED__WAKE_ROOM 2u
+
+/* The bucket (< SHARED__WAKE_BUCKETS) that the changes of `kind` to the
+ * key or channel `name` (len bytes) wake: a hash of both, so two names
+ * rarely share one (if they do, their waiters only wake once too many). */
+uint32_t shared__wake_bucket(const char *name, uint32_t len, uint32_t kind);
+
+/* Adds the bucket of `kind` of `name` to `set`. */
+void shared__wakeset_add(shared__wakeset *set, const char *name, uint32_t len,
+                         uint32_t kind);
+
+/* (locked) Publishes a committed change to the buckets of `set` (NULL:
+ * every bucket) and to "any change": counts it, bumps their wake words;
+ * the caller wakes their waiters (shared__backend_wake with the same set)
+ * after unlocking. */
+void shared__notify(shared__region *r, const shared__wakeset *set);
 
 /*
  * The visitors (shared_foreach, shared_inspect, shared_channels,

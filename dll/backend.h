@@ -67,17 +67,25 @@ int shared__backend_created_here(void);
  * attach. */
 const char *shared__backend_object_name(void);
 
-/*
- * Blocks until r->hdr.wake_seq differs from `seen` or timeout_ms pass; may
- * return early (callers re-check their condition). A change published
- * (wake_seq bumped, then shared__backend_wake) after the caller read `seen`
- * always ends the wait. Returns 0, SHARED_EWAITERS (no waiter slot left) or
- * SHARED_ESYSTEM.
- */
-int shared__backend_wait(shared__region *r, uint32_t seen, uint32_t timeout_ms);
+/* A set of wake buckets (bit b: bucket b, 0 <= b <= SHARED__WAKE_ANY). */
+#define SHARED__WAKESET_WORDS (SHARED__WAKE_ANY / 64u + 1u)
+typedef struct shared__wakeset {
+    uint64_t bits[SHARED__WAKESET_WORDS];
+} shared__wakeset;
 
-/* Wakes every thread of every process blocked in shared__backend_wait. */
-void shared__backend_wake(shared__region *r);
+/*
+ * Blocks until r->wake[bucket].seq differs from `seen` or timeout_ms pass;
+ * may return early (callers re-check their condition). A change published
+ * to the bucket (seq bumped, then shared__backend_wake) after the caller
+ * read `seen` always ends the wait. bucket <= SHARED__WAKE_ANY. Returns 0,
+ * SHARED_EWAITERS (no waiter slot left) or SHARED_ESYSTEM.
+ */
+int shared__backend_wait(shared__region *r, uint32_t bucket, uint32_t seen,
+                         uint32_t timeout_ms);
+
+/* Wakes the threads of every process blocked in shared__backend_wait on a
+ * bucket of `set` (NULL: every bucket) or on SHARED__WAKE_ANY. */
+void shared__backend_wake(shared__region *r, const shared__wakeset *set);
 
 /* Threads blocked in shared__backend_wait now (for statistics). */
 uint32_t shared__backend_waiters(shared__region *r);

@@ -1,10 +1,13 @@
 /*
  * messaging.c - the exported functions that wait: shared_wait, shared_send,
  * shared_recv; and the registries they come with: shared_channels,
- * shared_peers. Every wait reads wake_seq before checking its condition and
- * then blocks only while wake_seq is unchanged, so a change published in
- * between is never missed (the backend's wait re-checks after it has
- * registered as a waiter).
+ * shared_peers. Every wait reads the wake word of the bucket of what it
+ * waits for (a key, a channel's messages or room, or any change) before
+ * checking its condition, and then blocks only while that word is
+ * unchanged, so a change published in between is never missed (the
+ * backend's wait re-checks after it has registered as a waiter). A change
+ * bumps the words of its own buckets and of "any change" only, so a
+ * waiter sleeps through the changes of other keys and channels.
  *
  * Time: each call here has a deadline, the caller's timeout. Whenever it
  * takes the lock it waits for it at most the time left, but at least
@@ -15,6 +18,27 @@
 #include <string.h>
 
 #include "api.h"
+
+uint32_t shared__wake_bucket(const char *name, uint32_t len, uint32_t kind)
+{
+    uint32_t h = 2166136261u ^ kind; /* FNV-1a */
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    h ^= h >> 15;
+    return (h * 0x2c1b3c6du >> 16) % SHARED__WAKE_BUCKETS;
+}
+
+void shared__wakeset_add(shared__wakeset *set, const char *name, uint32_t len,
+                         uint32_t kind)
+{
+    uint32_t b = shared__wake_bucket(name, len, kind);
+    set->bits[b / 64u] |= (uint64_t)1 << (b % 64u);
+}
+
+static uint32_t wake_word(shared__region *r, uint32_t bucket)
+{
+    return atomic_load(&r->wake[bucket].seq);
+}
 
 /* Milliseconds left until `deadline` (0 when past). */
 static uint32_t left(uint64_t deadline)
@@ -71,8 +95,10 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
     uint64_t deadline = deadline_of(timeout_ms), v = 0;
     int ro = shared__readonly();
     uint32_t nap = 0;
+    uint32_t bucket = key ? shared__wake_bucket(key, klen, SHARED__WAKE_KEY)
+                          : SHARED__WAKE_ANY;
     for (;;) {
-        uint32_t seq = atomic_load(&r->hdr.wake_seq);
+        uint32_t seq = wake_word(r, bucket);
         rc = current(r, key, klen, &v, deadline);
         if (new_version)
             *new_version = v;
@@ -85,14 +111,15 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
             return SHARED_ETIMEDOUT;
         if (ro) {
             /* Read-only: never registered as a waiter (that writes); polls
-             * wake_seq with back-off, within the caller's timeout. */
-            while (atomic_load(&r->hdr.wake_seq) == seq)
+             * its bucket's wake word with back-off, within the caller's
+             * timeout. */
+            while (wake_word(r, bucket) == seq)
                 if (shared__ro_backoff(&nap, deadline))
                     return SHARED_ETIMEDOUT;
             nap = 0;
             continue;
         }
-        rc = shared__backend_wait(r, seq, ms);
+        rc = shared__backend_wait(r, bucket, seq, ms);
         if (rc)
             return rc;
     }
@@ -119,13 +146,52 @@ static int chan_begin(const char *channel, uint32_t *nlen, shared__region **r)
  * (see channel.c), so the channel is not recycled under it: registered in
  * the critical section that found the channel empty, taken off in the
  * next, and renewed at least every RX_SLICE_MS; the lease runs RX_SLACK_MS
- * past the slice, time enough to take the lock back.
+ * past the slice, time enough to take the lock back. A receiver waits on
+ * the channel's message bucket, which a sent message wakes; a sender on
+ * its room bucket, which a taken message wakes.
+ *
+ * A receiver that is not registered first looks without the lock
+ * (nothing_to_receive): finding nothing, it waits unregistered, at most
+ * PEEK_SLICE_MS, without taking the lock at all (on Windows a lock is two
+ * wineserver requests; on Linux it would meet the sender that just woke
+ * it). That is only done while the channel table has a free entry, as
+ * only a full table recycles a channel; a slice that passes with no change
+ * sends the receiver down the locked path, which registers it.
  */
+#define PEEK_SLICE_MS 50u
 #define RX_SLICE_MS 1000u
 #define RX_SLACK_MS (SHARED__RX_LEASE_MAX_MS - RX_SLICE_MS)
 #define NO_CHANNEL UINT32_MAX
 
 typedef int (*chan_op)(shared__region *r, uint32_t idx, void *ctx);
+
+/* 1 if a look without the lock finds nothing to receive on `name`: no
+ * channel of that name, or an empty one while the table has a free entry.
+ * Every load is atomic and bounded; a wrong answer (a damaged or changing
+ * table) only sends the caller to the lock, or makes it wait one slice
+ * for a wake-up that a message sent after it read its wake word brings. */
+static int nothing_to_receive(shared__region *r, const char *name,
+                              uint32_t nlen)
+{
+    uint64_t words[SHARED__NAME_WORDS] = {0};
+    int found = 0, empty = 0, has_free = 0;
+    memcpy(words, name, nlen); /* as shared__chan_find names a channel */
+    for (uint32_t i = 0; i < SHARED_CHANNELS; i++) {
+        shared__channel *c = &r->channel[i];
+        uint32_t n = atomic_load(&c->name_len), w = 0;
+        if (n == 0)
+            has_free = 1;
+        if (n != nlen || found)
+            continue;
+        while (w < SHARED__NAME_WORDS && atomic_load(&c->name[w]) == words[w])
+            w++;
+        if (w == SHARED__NAME_WORDS) {
+            found = 1;
+            empty = atomic_load(&c->head) == atomic_load(&c->tail);
+        }
+    }
+    return !found || (empty && has_free);
+}
 
 static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
                      uint32_t timeout_ms, chan_op op, void *ctx, int again,
@@ -133,8 +199,25 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
 {
     uint64_t deadline = deadline_of(timeout_ms);
     uint32_t rx_idx = NO_CHANNEL, rx_gen = 0;
+    uint32_t bucket = shared__wake_bucket(
+        name, nlen, create ? SHARED__WAKE_ROOM : SHARED__WAKE_MSG);
+    shared__wakeset wake = {{0}}; /* the other side's */
+    shared__wakeset_add(&wake, name, nlen,
+                        create ? SHARED__WAKE_MSG : SHARED__WAKE_ROOM);
+    int peek = !create;
     for (;;) {
-        uint32_t idx = NO_CHANNEL, seq = atomic_load(&r->hdr.wake_seq);
+        uint32_t idx = NO_CHANNEL, seq = wake_word(r, bucket);
+        if (peek && rx_idx == NO_CHANNEL && nothing_to_receive(r, name, nlen)) {
+            uint32_t ms = left(deadline);
+            if (ms == 0)
+                return timeout_rc;
+            int rc = shared__backend_wait(
+                r, bucket, seq, ms < PEEK_SLICE_MS ? ms : PEEK_SLICE_MS);
+            if (rc)
+                return rc;
+            peek = wake_word(r, bucket) != seq; /* else: register */
+            continue;
+        }
         /* A registration left if this fails lapses with its lease. */
         int rc = shared__acquire(r, lock_ms(deadline));
         if (rc)
@@ -156,15 +239,15 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             rx_idx = idx;
         }
         if (rc == 0)
-            shared__notify(r);
+            shared__notify(r, &wake);
         shared__backend_unlock();
         if (rc == 0)
-            shared__backend_wake(r);
+            shared__backend_wake(r, &wake);
         if (rc != again)
             return rc;
         if (ms == 0)
             return timeout_rc;
-        rc = shared__backend_wait(r, seq, ms);
+        rc = shared__backend_wait(r, bucket, seq, ms);
         if (rc)
             return rc;
     }

@@ -26,6 +26,10 @@
 #define SHARED__MAX_WAITERS 256u /* Windows: threads blocked at once */
 #define SHARED__WAITER_WORDS (SHARED__MAX_WAITERS / 64u)
 #define SHARED__VALUE_WORDS ((SHARED_VALUE_MAX + 7u) / 8u)
+/* Wake words: a key or a channel direction wakes through the bucket its
+ * name hashes to; the last one is "any change" (shared_wait(NULL)). */
+#define SHARED__WAKE_BUCKETS 256u
+#define SHARED__WAKE_ANY SHARED__WAKE_BUCKETS
 
 /* Slot states, packed in the low byte of image.meta. */
 #define SHARED__SLOT_FREE 0u
@@ -81,14 +85,25 @@ typedef struct shared__peer {
 } shared__peer;
 
 /* Windows: a thread blocked in a wait owns one of these and a named event
- * ..-w<index>-<gen>; writers set the events of every owned entry.
- * start_time is 0 whenever owner is 0 or being claimed (see win/wait.c). */
+ * ..-w<index>-<gen>; writers set the events of the owned entries waiting
+ * on a bucket they changed. start_time is 0 whenever owner is 0 or being
+ * claimed (see win/wait.c). */
 typedef struct shared__waiter {
     _Atomic uint64_t owner; /* as shared__peer.owner */
     _Atomic uint64_t start_time;
     _Atomic uint32_t gen;
+    _Atomic uint32_t bucket; /* the wake bucket it waits on */
+    _Atomic uint32_t serial; /* bumped by every wait of its owner */
     _Atomic uint32_t reserved;
 } shared__waiter;
+
+/* A wake bucket: seq is bumped by every change published to it, after the
+ * change and before the waiters are woken; waiters block while it holds
+ * the value they read before checking their condition. */
+typedef struct shared__wake {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t waiters; /* POSIX: threads blocked on seq */
+} shared__wake;
 
 /* One message of a channel's ring; check covers length and data. */
 typedef struct shared__msg {
@@ -144,14 +159,13 @@ typedef struct shared__header {
     _Atomic uint64_t lock_timeouts;
     _Atomic uint64_t recoveries;
     _Atomic uint64_t corrupt_seen;
-    _Atomic uint32_t jcount;   /* valid journal entries */
-    _Atomic uint32_t jkind;    /* SHARED__J_* */
-    _Atomic uint64_t changes;  /* committed changes, for shared_wait */
-    _Atomic uint32_t wake_seq; /* bumped after every change: waiters */
-    _Atomic uint32_t waiters;  /* POSIX: processes blocked on wake_seq */
-    _Atomic uint32_t closed;   /* POSIX: removed by its last peer */
-    _Atomic uint32_t reserved;
+    _Atomic uint32_t jcount;  /* valid journal entries */
+    _Atomic uint32_t jkind;   /* SHARED__J_* */
+    _Atomic uint64_t changes; /* committed changes, for shared_wait */
+    _Atomic uint32_t waiters; /* POSIX: threads blocked in any bucket */
+    _Atomic uint32_t closed;  /* POSIX: removed by its last peer */
     _Atomic uint64_t peers_reaped;
+    _Atomic uint64_t wakeups; /* blocked waits ended by a wake-up */
     /* Windows: this section's random identity, 0 until the first attacher
      * publishes it (one CAS); every OS object name carries it, so two
      * copies of one DLL at two paths (two sections) share no object. */
@@ -173,6 +187,7 @@ typedef struct shared__region {
     shared__jentry journal[SHARED_JOURNAL_MAX];
     shared__peer peer[SHARED_MAX_PEERS];
     shared__waiter waiter[SHARED__MAX_WAITERS];
+    shared__wake wake[SHARED__WAKE_BUCKETS + 1];
     shared__channel channel[SHARED_CHANNELS];
 } shared__region;
 

@@ -224,6 +224,9 @@ typedef struct shared_statistics {
     uint64_t peers_reaped;    /* dead processes removed from the registry */
     uint32_t channels_used;   /* channels created, of SHARED_CHANNELS */
     uint32_t waiters;         /* threads blocked in a wait right now */
+    /* Blocked waits (shared_wait, send, recv) ended by a wake-up, not by
+     * their timeout: a change wakes only the waiters of what changed. */
+    uint64_t wakeups;
 } shared_statistics;
 
 /* A registered process, as seen by shared_peers. */
@@ -382,7 +385,8 @@ SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
  * the section's change count (shared_statistics.changes, or the
  * new_version of a previous wait).
  * A change made after the caller read seen_version is never missed, every
- * waiter of every process wakes, and a waiting thread uses no CPU.
+ * waiter on that key (and every waiter on NULL) of every process wakes,
+ * waiters on other keys sleep on, and a waiting thread uses no CPU.
  *   new_version  optional: the version (or change count) now.
  * Returns within timeout_ms plus SHARED_WAIT_MARGIN_MS, also while another
  * process holds the lock or a transaction.

@@ -178,6 +178,8 @@ BOOL WINAPI DllMain(HINSTANCE dll, DWORD reason, LPVOID reserved)
     uint32_t me = shared__self_peer();
     if (reason == DLL_PROCESS_DETACH && me != UINT32_MAX)
         shared__peer_leave(&g_region, me, (uint32_t)GetCurrentProcessId());
+    if (reason == DLL_PROCESS_DETACH && !reserved) /* FreeLibrary */
+        shared__win_wait_unload();
     return TRUE;
 }
 

@@ -24,6 +24,9 @@ HANDLE shared__win_object(const wchar_t *name, int mutex);
 /* Frees the waiter entries of dead processes (see wait.c). */
 void shared__win_reap_waiters(shared__region *r);
 
+/* Closes the event handles wait.c keeps (the DLL is being unloaded). */
+void shared__win_wait_unload(void);
+
 /* This process's executable file name, without its folder. */
 void shared__win_exe_name(char *buf, size_t cap);
 

@@ -320,6 +320,26 @@ START_TEST(a_failed_attach_leaks_no_handle)
 }
 END_TEST
 
+START_TEST(round_trips_leak_no_handle)
+{
+    uint64_t seen = 0;
+    group_open(&g_a, "shared.dll");
+    int h = group_start(&g_a, "ponger", "id.pp:60", NULL);
+    uint32_t before = 0;
+    for (int64_t i = 1; i <= 60; i++) {
+        if (i == 11)
+            before = count_handles();
+        ck_assert_code(g_a.set("id.pp.a", &i, sizeof i), SHARED_OK);
+        ck_assert_code(g_a.wait("id.pp.b", seen, 10000, &seen), SHARED_OK);
+    }
+    uint32_t after = count_handles();
+    ck_assert_int_eq(child_wait(h, 10000), 0);
+    ck_assert_msg(after <= before + 2,
+                  "%u handles after 10 set/wait round trips, %u after 60",
+                  before, after);
+}
+END_TEST
+
 /* wait-threads STEP:N - N threads wait for a change of "id.h" (each
  * stopped at STEP by SHARED_TEST_STOP in a hooks build); stays until
  * killed. */
@@ -452,6 +472,7 @@ Suite *identity_suite(void)
     tcase_add_test(tc, an_abandoned_lock_recovers_in_its_own_group);
     tcase_add_test(tc, two_copies_do_not_share_wake_ups);
     tcase_add_test(tc, a_failed_attach_leaks_no_handle);
+    tcase_add_test(tc, round_trips_leak_no_handle);
     tcase_add_test(tc, dead_waiters_do_not_fill_the_table);
     tcase_add_test(tc, waiters_killed_at_every_step_leave_nothing);
     tcase_add_test(tc, a_failed_wait_is_an_error_not_a_spin);
