@@ -74,6 +74,7 @@ void shared__rebuild(shared__region *r)
             STORE(&r->hint[i], 0);
         }
     }
+    shared__index_build(r);
     STORE(&r->hdr.keys_used, keys);
     STORE(&r->hdr.bytes_used, bytes);
     uint64_t next = LOAD(&r->hdr.next_version);

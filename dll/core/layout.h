@@ -17,7 +17,7 @@
 #include "shared.h"
 
 #define SHARED__MAGIC 0x3176646572616873ull /* "shared v1", little-endian */
-#define SHARED__LAYOUT_VERSION 3u
+#define SHARED__LAYOUT_VERSION 4u
 #define SHARED__READY 0x52454459u /* header.ready once formatted */
 
 #define SHARED__KEY_WORDS 8u  /* 64 bytes: key + NUL padding */
@@ -164,8 +164,14 @@ typedef struct shared__header {
     } backend;
 } shared__header;
 
+/* Entries of the hint index (region.c): twice the slots, so at most half
+ * are ever used and every chain ends at an empty entry. */
+#define SHARED__INDEX_SIZE (2u * SHARED_MAX_KEYS)
+
 typedef struct shared__region {
     shared__header hdr;
+    /* The hint index: 0, or a slot's hint << 32 | the slot (region.c). */
+    _Atomic uint64_t index[SHARED__INDEX_SIZE];
     /* Per slot: 0 if free, else a hash of its key with the low bit set. */
     _Atomic uint32_t hint[SHARED_MAX_KEYS];
     shared__slot slot[SHARED_MAX_KEYS];
