@@ -630,6 +630,32 @@ START_TEST(scribbled_index_hides_keys_at_worst_and_recovery_rebuilds_it)
 }
 END_TEST
 
+START_TEST(rollback_restores_slots_counters_and_index)
+{
+    initial();
+    state before = observe();
+    uint32_t keys = atomic_load(&R->hdr.keys_used);
+    uint64_t bytes = atomic_load(&R->hdr.bytes_used);
+    shared__journal_begin(R, SHARED__J_TX);
+    shared__op_put(R, "k.old", 5, "the new, longer value", 21, NULL, NULL);
+    shared__op_del(R, "k.del", 5);
+    shared__op_add(R, "k.n", 3, 5, NULL);
+    shared__op_put(R, "k.new", 5, "inserted", 8, NULL, NULL);
+    shared__op_put(R, "k.new2", 6, "also", 4, NULL, NULL);
+    shared__op_del(R, "k.new2", 6);
+    shared__journal_rollback(R);
+    state now = observe();
+    ck_assert_mem_eq(&now, &before, sizeof now);
+    ck_assert_uint_eq(atomic_load(&R->hdr.keys_used), keys);
+    ck_assert_uint_eq(atomic_load(&R->hdr.bytes_used), bytes);
+    assert_settled();
+    assert_index_exact();
+    expect_key("k.new", SHARED_ENOTFOUND, NULL);
+    expect_key("k.new2", SHARED_ENOTFOUND, NULL);
+    expect_key("k.del", 0, "delete me");
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -653,6 +679,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, random_damage_never_crashes);
     tcase_add_test(tc, index_keeps_colliding_keys_through_delete_and_reinsert);
     tcase_add_test(tc, index_fills_the_table_and_churns);
+    tcase_add_test(tc, rollback_restores_slots_counters_and_index);
     tcase_add_test(
         tc, scribbled_index_hides_keys_at_worst_and_recovery_rebuilds_it);
     suite_add_tcase(s, tc);

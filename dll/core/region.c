@@ -2,6 +2,11 @@
  * region.c - formatting and validating a region, keys, and key lookup.
  */
 #include <string.h>
+#if defined(__SSE2__) || defined(_M_X64) ||                                    \
+    (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#  define HAVE_SSE2 1
+#  include <emmintrin.h>
+#endif
 
 #include "slot.h"
 
@@ -192,27 +197,43 @@ void shared__hint_set(shared__region *r, uint32_t i, uint32_t hint)
         shared__index_add(r, i, hint);
 }
 
+/* 1 if any of the 16 hints at h is a or b. */
+static int block_has(const uint32_t *h, uint32_t a, uint32_t b)
+{
+#if defined(__SSE2__) || defined(_M_X64) ||                                    \
+    (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+    __m128i va = _mm_set1_epi32((int)a), vb = _mm_set1_epi32((int)b);
+    __m128i any = _mm_setzero_si128();
+    for (uint32_t k = 0; k < 16u; k += 4u) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
+        any = _mm_or_si128(
+            any, _mm_or_si128(_mm_cmpeq_epi32(x, va), _mm_cmpeq_epi32(x, vb)));
+    }
+    return _mm_movemask_epi8(any) != 0;
+#else
+    uint32_t any = 0;
+    for (uint32_t k = 0; k < 16u; k++)
+        any |= (uint32_t)(h[k] == a) | (uint32_t)(h[k] == b);
+    return any != 0;
+#endif
+}
+
 uint32_t shared__hint_scan(shared__region *r, uint32_t from, uint32_t a,
                            uint32_t b)
 {
-    /* Plain loads, 16 hints at a time, so the compiler can use vectors:
-     * the caller holds the lock, so no well-behaved process writes a hint
-     * meanwhile (a hostile one makes us see old or new values, as the
-     * atomic loads would). _Atomic uint32_t is laid out as uint32_t. */
+    /* Plain loads, 16 hints at a time: the caller holds the lock, so no
+     * well-behaved process writes a hint meanwhile (a hostile one makes us
+     * see old or new values, as the atomic loads would). Every candidate
+     * is confirmed with an atomic load. */
     _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
                    "hints must be plain words");
     const uint32_t *hint = (const uint32_t *)(const void *)r->hint;
     uint32_t i = from;
     while (i < SHARED_MAX_KEYS) {
-        if ((i & 15u) == 0 && i + 16u <= SHARED_MAX_KEYS) {
-            uint32_t any = 0;
-            for (uint32_t k = 0; k < 16u; k++)
-                any |=
-                    (uint32_t)(hint[i + k] == a) | (uint32_t)(hint[i + k] == b);
-            if (!any) {
-                i += 16u;
-                continue;
-            }
+        if ((i & 15u) == 0 && i + 16u <= SHARED_MAX_KEYS &&
+            !block_has(hint + i, a, b)) {
+            i += 16u;
+            continue;
         }
         uint32_t h = LOAD(&r->hint[i]);
         if (h == a || h == b)

@@ -152,19 +152,16 @@ static void value_lanes(lanes *l, const _Atomic uint64_t *src, uint32_t nbytes,
                         unsigned char *dst)
 {
     uint32_t n = (nbytes + 7u) / 8u, i = 0;
-    for (; i + 4u <= n; i += 4u) {
-        uint64_t w0 = LOAD(&src[i]), w1 = LOAD(&src[i + 1u]);
-        uint64_t w2 = LOAD(&src[i + 2u]), w3 = LOAD(&src[i + 3u]);
-        l->a = step(l->a, w0);
-        l->b = step(l->b, w1);
-        l->c = step(l->c, w2);
-        l->d = step(l->d, w3);
-        if (dst) {
-            put_word(dst, nbytes, i, w0);
-            put_word(dst, nbytes, i + 1u, w1);
-            put_word(dst, nbytes, i + 2u, w2);
-            put_word(dst, nbytes, i + 3u, w3);
-        }
+    for (; i + 4u <= nbytes / 8u; i += 4u) { /* four whole words */
+        uint64_t w[4];
+        for (uint32_t k = 0; k < 4u; k++)
+            w[k] = LOAD(&src[i + k]);
+        l->a = step(l->a, w[0]);
+        l->b = step(l->b, w[1]);
+        l->c = step(l->c, w[2]);
+        l->d = step(l->d, w[3]);
+        if (dst)
+            memcpy(dst + i * 8u, w, sizeof w);
     }
     for (; i < n; i++) {
         uint64_t w = LOAD(&src[i]);
@@ -226,20 +223,17 @@ static void image_store(shared__image *dst, const raw_head *h,
     }
     lanes l;
     head_lanes(&l, h);
-    for (; i + 4u <= n; i += 4u) {
+    for (; i + 4u <= n && (i + 4u) * 8u <= len; i += 4u) {
         if (i <= half && half < i + 4u)
             SHARED__CRASH_POINT(20);
-        uint64_t w0 = get_word(bytes, len, i), w1 = get_word(bytes, len, i + 1);
-        uint64_t w2 = get_word(bytes, len, i + 2),
-                 w3 = get_word(bytes, len, i + 3);
-        l.a = step(l.a, w0);
-        l.b = step(l.b, w1);
-        l.c = step(l.c, w2);
-        l.d = step(l.d, w3);
-        STORE(&dst->value[i], w0);
-        STORE(&dst->value[i + 1u], w1);
-        STORE(&dst->value[i + 2u], w2);
-        STORE(&dst->value[i + 3u], w3);
+        uint64_t w[4];
+        memcpy(w, bytes + i * 8u, sizeof w); /* four whole words */
+        l.a = step(l.a, w[0]);
+        l.b = step(l.b, w[1]);
+        l.c = step(l.c, w[2]);
+        l.d = step(l.d, w[3]);
+        for (uint32_t k = 0; k < 4u; k++)
+            STORE(&dst->value[i + k], w[k]);
     }
     for (; i < n; i++) {
         if (i == half)
