@@ -197,48 +197,101 @@ void shared__hint_set(shared__region *r, uint32_t i, uint32_t hint)
         shared__index_add(r, i, hint);
 }
 
-/* 1 if any of the 16 hints at h is a or b. */
+/* Hints scanned at once. */
+#define BLOCK 64u
+
+/* 1 if any of the BLOCK hints at h is a or b. */
 static int block_has(const uint32_t *h, uint32_t a, uint32_t b)
 {
-#if defined(__SSE2__) || defined(_M_X64) ||                                    \
-    (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#ifdef HAVE_SSE2
+    const __m128i *v = (const __m128i *)(const void *)h;
     __m128i va = _mm_set1_epi32((int)a), vb = _mm_set1_epi32((int)b);
     __m128i any = _mm_setzero_si128();
-    for (uint32_t k = 0; k < 16u; k += 4u) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(h + k));
-        any = _mm_or_si128(
-            any, _mm_or_si128(_mm_cmpeq_epi32(x, va), _mm_cmpeq_epi32(x, vb)));
+    for (uint32_t k = 0; k < BLOCK / 4u; k += 4u) {
+        __m128i x0 = _mm_loadu_si128(v + k), x1 = _mm_loadu_si128(v + k + 1);
+        __m128i x2 = _mm_loadu_si128(v + k + 2),
+                x3 = _mm_loadu_si128(v + k + 3);
+        __m128i e0 =
+            _mm_or_si128(_mm_cmpeq_epi32(x0, va), _mm_cmpeq_epi32(x1, va));
+        __m128i e1 =
+            _mm_or_si128(_mm_cmpeq_epi32(x2, va), _mm_cmpeq_epi32(x3, va));
+        any = _mm_or_si128(any, _mm_or_si128(e0, e1));
+        if (a != b) {
+            e0 = _mm_or_si128(_mm_cmpeq_epi32(x0, vb), _mm_cmpeq_epi32(x1, vb));
+            e1 = _mm_or_si128(_mm_cmpeq_epi32(x2, vb), _mm_cmpeq_epi32(x3, vb));
+            any = _mm_or_si128(any, _mm_or_si128(e0, e1));
+        }
     }
     return _mm_movemask_epi8(any) != 0;
 #else
     uint32_t any = 0;
-    for (uint32_t k = 0; k < 16u; k++)
+    for (uint32_t k = 0; k < BLOCK; k++)
         any |= (uint32_t)(h[k] == a) | (uint32_t)(h[k] == b);
     return any != 0;
+#endif
+}
+
+/* Bit k set iff hint h[k] (k < BLOCK) is a or b. */
+static uint64_t block_mask(const uint32_t *h, uint32_t a, uint32_t b)
+{
+    uint64_t m = 0;
+#ifdef HAVE_SSE2
+    const __m128i *v = (const __m128i *)(const void *)h;
+    __m128i va = _mm_set1_epi32((int)a), vb = _mm_set1_epi32((int)b);
+    for (uint32_t k = 0; k < BLOCK / 4u; k++) {
+        __m128i x = _mm_loadu_si128(v + k);
+        __m128i e =
+            _mm_or_si128(_mm_cmpeq_epi32(x, va), _mm_cmpeq_epi32(x, vb));
+        m |= (uint64_t)_mm_movemask_ps(_mm_castsi128_ps(e)) << (4u * k);
+    }
+#else
+    for (uint32_t k = 0; k < BLOCK; k++)
+        m |= (uint64_t)(h[k] == a || h[k] == b) << k;
+#endif
+    return m;
+}
+
+/* The lowest set bit of m (not 0). */
+static uint32_t lowest_bit(uint64_t m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (uint32_t)__builtin_ctzll(m);
+#else
+    uint32_t k = 0;
+    for (; !(m & 1u); m >>= 1)
+        k++;
+    return k;
 #endif
 }
 
 uint32_t shared__hint_scan(shared__region *r, uint32_t from, uint32_t a,
                            uint32_t b)
 {
-    /* Plain loads, 16 hints at a time: the caller holds the lock, so no
+    /* Plain loads, BLOCK hints at a time: the caller holds the lock, so no
      * well-behaved process writes a hint meanwhile (a hostile one makes us
      * see old or new values, as the atomic loads would). Every candidate
      * is confirmed with an atomic load. */
     _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
                    "hints must be plain words");
+    _Static_assert(BLOCK == 64u, "one bit per hint of a block");
     const uint32_t *hint = (const uint32_t *)(const void *)r->hint;
-    uint32_t i = from;
-    while (i < SHARED_MAX_KEYS) {
-        if ((i & 15u) == 0 && i + 16u <= SHARED_MAX_KEYS &&
-            !block_has(hint + i, a, b)) {
-            i += 16u;
-            continue;
+    uint32_t i = from - from % BLOCK;
+    for (; i + BLOCK <= SHARED_MAX_KEYS; i += BLOCK) {
+        if (i >= from && !block_has(hint + i, a, b))
+            continue; /* (a block begun mid-way is masked at once) */
+        uint64_t m = block_mask(hint + i, a, b);
+        if (i < from)
+            m &= ~0ull << (from - i);
+        for (; m != 0; m &= m - 1u) {
+            uint32_t k = lowest_bit(m), h = LOAD(&r->hint[i + k]);
+            if (h == a || h == b)
+                return i + k;
         }
+    }
+    for (i = i > from ? i : from; i < SHARED_MAX_KEYS; i++) {
         uint32_t h = LOAD(&r->hint[i]);
         if (h == a || h == b)
             return i;
-        i++;
     }
     return SHARED_MAX_KEYS;
 }

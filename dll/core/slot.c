@@ -153,15 +153,19 @@ static void value_lanes(lanes *l, const _Atomic uint64_t *src, uint32_t nbytes,
 {
     uint32_t n = (nbytes + 7u) / 8u, i = 0;
     for (; i + 4u <= nbytes / 8u; i += 4u) { /* four whole words */
-        uint64_t w[4];
-        for (uint32_t k = 0; k < 4u; k++)
-            w[k] = LOAD(&src[i + k]);
-        l->a = step(l->a, w[0]);
-        l->b = step(l->b, w[1]);
-        l->c = step(l->c, w[2]);
-        l->d = step(l->d, w[3]);
-        if (dst)
-            memcpy(dst + i * 8u, w, sizeof w);
+        uint64_t w0 = LOAD(&src[i]), w1 = LOAD(&src[i + 1u]);
+        uint64_t w2 = LOAD(&src[i + 2u]), w3 = LOAD(&src[i + 3u]);
+        l->a = step(l->a, w0);
+        l->b = step(l->b, w1);
+        l->c = step(l->c, w2);
+        l->d = step(l->d, w3);
+        if (dst) {
+            unsigned char *o = dst + i * 8u;
+            memcpy(o, &w0, 8);
+            memcpy(o + 8, &w1, 8);
+            memcpy(o + 16, &w2, 8);
+            memcpy(o + 24, &w3, 8);
+        }
     }
     for (; i < n; i++) {
         uint64_t w = LOAD(&src[i]);
@@ -188,7 +192,7 @@ uint32_t shared__key_words_hint(const uint64_t *words, uint32_t klen)
     return (uint32_t)(h >> 32) | 1u;
 }
 
-static void head_load(raw_head *dst, const shared__image *src)
+static inline void head_load(raw_head *dst, const shared__image *src)
 {
     dst->meta = LOAD(&src->meta);
     dst->version = LOAD(&src->version);
@@ -226,14 +230,19 @@ static void image_store(shared__image *dst, const raw_head *h,
     for (; i + 4u <= n && (i + 4u) * 8u <= len; i += 4u) {
         if (i <= half && half < i + 4u)
             SHARED__CRASH_POINT(20);
-        uint64_t w[4];
-        memcpy(w, bytes + i * 8u, sizeof w); /* four whole words */
-        l.a = step(l.a, w[0]);
-        l.b = step(l.b, w[1]);
-        l.c = step(l.c, w[2]);
-        l.d = step(l.d, w[3]);
-        for (uint32_t k = 0; k < 4u; k++)
-            STORE(&dst->value[i + k], w[k]);
+        uint64_t w0, w1, w2, w3; /* four whole words */
+        memcpy(&w0, bytes + i * 8u, 8);
+        memcpy(&w1, bytes + i * 8u + 8u, 8);
+        memcpy(&w2, bytes + i * 8u + 16u, 8);
+        memcpy(&w3, bytes + i * 8u + 24u, 8);
+        l.a = step(l.a, w0);
+        l.b = step(l.b, w1);
+        l.c = step(l.c, w2);
+        l.d = step(l.d, w3);
+        STORE(&dst->value[i], w0);
+        STORE(&dst->value[i + 1u], w1);
+        STORE(&dst->value[i + 2u], w2);
+        STORE(&dst->value[i + 3u], w3);
     }
     for (; i < n; i++) {
         if (i == half)
