@@ -7,7 +7,8 @@
  * Corrupt slots. A slot that fails validation (checksum, meta, key
  * padding) is corrupt; its bytes are untrusted, its key included. It
  * *answers for* key K when its hint equals K's hint, since hints are how
- * every lookup finds K's slot. The rules:
+ * every lookup finds K's slot (through the index over the hints, and,
+ * when that misses, a scan of the hints themselves). The rules:
  * - Reads of K (get, wait) meeting a corrupt slot that answers for K report
  *   SHARED_ECORRUPT: it may be K. So do add and cas, which need the old
  *   value or version.
