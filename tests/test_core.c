@@ -656,6 +656,52 @@ START_TEST(rollback_restores_slots_counters_and_index)
 }
 END_TEST
 
+/*
+ * The checksum and the key hint are stored in the region, so every build
+ * sharing it (i686 and x86_64; GCC, clang, MSVC) must compute them alike:
+ * fixed values, the same in every build that runs this test (computed
+ * independently from the definitions in slot.c).
+ */
+START_TEST(checksum_and_hint_are_the_same_in_every_build)
+{
+    static const unsigned char value[37] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    shared__copy c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.key, "golden.key", 10);
+    c.key_len = 10;
+    c.type = SHARED_TYPE_BYTES;
+    c.value_len = sizeof value;
+    c.version = 0x0123456789abcdefull;
+    shared__slot_write(R, 3, &c, value);
+    ck_assert_uint_eq(atomic_load(&R->slot[3].img.check),
+                      0x16c78e998186feb3ull);
+    ck_assert_uint_eq(shared__key_hint("golden.key", 10), 0x573e1073u);
+    ck_assert_uint_eq(shared__key_hint("k", 1), 0xc4a3e885u);
+    char k64[SHARED_KEY_MAX + 1];
+    memset(k64, 'z', SHARED_KEY_MAX);
+    k64[SHARED_KEY_MAX] = '\0';
+    ck_assert_uint_eq(shared__key_hint(k64, SHARED_KEY_MAX), 0xd4e3019du);
+}
+END_TEST
+
+/* The bulk hint scan finds what a plain scan finds. */
+START_TEST(hint_scan_matches_a_plain_scan)
+{
+    uint32_t seed = 77u;
+    for (int round = 0; round < 200; round++) {
+        uint32_t a = rnd(&seed) % 4u, b = round % 3 ? a : rnd(&seed) % 4u;
+        for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++)
+            atomic_store(&R->hint[i], rnd(&seed) % (round % 7 ? 64u : 5u));
+        uint32_t from = rnd(&seed) % (SHARED_MAX_KEYS + 1u);
+        uint32_t want = from;
+        while (want < SHARED_MAX_KEYS && atomic_load(&R->hint[want]) != a &&
+               atomic_load(&R->hint[want]) != b)
+            want++;
+        ck_assert_uint_eq(shared__hint_scan(R, from, a, b), want);
+    }
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -680,6 +726,8 @@ Suite *core_suite(void)
     tcase_add_test(tc, index_keeps_colliding_keys_through_delete_and_reinsert);
     tcase_add_test(tc, index_fills_the_table_and_churns);
     tcase_add_test(tc, rollback_restores_slots_counters_and_index);
+    tcase_add_test(tc, checksum_and_hint_are_the_same_in_every_build);
+    tcase_add_test(tc, hint_scan_matches_a_plain_scan);
     tcase_add_test(
         tc, scribbled_index_hides_keys_at_worst_and_recovery_rebuilds_it);
     suite_add_tcase(s, tc);
