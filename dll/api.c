@@ -84,6 +84,10 @@ uint32_t shared__self_peer(void)
 /* What this process registered with (shared__join): to register again. */
 static char g_exe[64];
 static _Atomic uint64_t g_self_start;
+/* The pid it registered with: no getpid (a system call) per lock. A forked
+ * child has no entry (shared__set_self_peer(UINT32_MAX) after fork) until it
+ * joins with its own pid. */
+static _Atomic uint32_t g_self_pid;
 
 uint64_t shared__self_start(void)
 {
@@ -95,16 +99,15 @@ uint64_t shared__self_start(void)
  * registry is untrusted: a hostile write can unregister a live process, and
  * the next process to attach would then find no live peer and wipe the
  * state (POSIX) or reap entries still in use. Checked at every lock
- * acquisition: cheap (two loads), and it mends the entry at the latest with
+ * acquisition: cheap (a few loads), and it mends the entry at the latest with
  * this process's next change. Nothing before the first join.
  */
 static void keep_registered(shared__region *r)
 {
-    uint32_t me = shared__self_peer(), pid, idx;
+    uint32_t me = shared__self_peer(), pid = atomic_load(&g_self_pid), idx;
     uint64_t start = atomic_load(&g_self_start);
-    if (me == UINT32_MAX || start == 0)
+    if (me == UINT32_MAX || start == 0 || pid == 0)
         return;
-    pid = shared__backend_pid();
     if (me < SHARED_MAX_PEERS &&
         atomic_load(&r->peer[me].owner) == shared__owner_word(pid)) {
         if (atomic_load(&r->peer[me].start_time) == start)
@@ -220,6 +223,7 @@ int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
     if (rc == 0) {
         snprintf(g_exe, sizeof g_exe, "%s", exe);
         atomic_store(&g_self_start, start);
+        atomic_store(&g_self_pid, pid);
         shared__set_self_peer(idx);
     }
     shared__backend_unlock();
