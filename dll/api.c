@@ -9,6 +9,12 @@
 
 #include "api.h"
 
+#if defined(_MSC_VER)
+#  include <intrin.h>
+#elif defined(__x86_64__) || defined(__i386__)
+#  include <x86intrin.h>
+#endif
+
 /* The calling thread holds the lock in a transaction (shared_lock). */
 static SHARED__TLS int tls_tx;
 /* The transaction changed something: publish it on commit, to the wake
@@ -281,6 +287,10 @@ uint32_t shared__self_peer(void)
 /* What this process registered with (shared__join): to register again. */
 static char g_exe[64];
 static _Atomic uint64_t g_self_start;
+/* The pid it registered with: no getpid (a system call) per lock. A forked
+ * child has no entry (shared__set_self_peer(UINT32_MAX) after fork) until it
+ * joins with its own pid. */
+static _Atomic uint32_t g_self_pid;
 
 uint64_t shared__self_start(void)
 {
@@ -292,16 +302,15 @@ uint64_t shared__self_start(void)
  * registry is untrusted: a hostile write can unregister a live process, and
  * the next process to attach would then find no live peer and wipe the
  * state (POSIX) or reap entries still in use. Checked at every lock
- * acquisition: cheap (two loads), and it mends the entry at the latest with
+ * acquisition: cheap (a few loads), and it mends the entry at the latest with
  * this process's next change. Nothing before the first join.
  */
 static void keep_registered(shared__region *r)
 {
-    uint32_t me = shared__self_peer(), pid, idx;
+    uint32_t me = shared__self_peer(), pid = atomic_load(&g_self_pid), idx;
     uint64_t start = atomic_load(&g_self_start);
-    if (me == UINT32_MAX || start == 0)
+    if (me == UINT32_MAX || start == 0 || pid == 0)
         return;
-    pid = shared__backend_pid();
     if (me < SHARED_MAX_PEERS &&
         atomic_load(&r->peer[me].owner) == shared__owner_word(pid)) {
         if (atomic_load(&r->peer[me].start_time) == start)
@@ -316,6 +325,32 @@ static void keep_registered(shared__region *r)
     }
     shared__count_corrupt(r);
 }
+
+/*
+ * Whether this process's active_ms is due for a refresh: the clock is read
+ * for it at most about once a millisecond, not at every lock. On x86 the
+ * time-stamp counter tells (one instruction; 2^21 ticks are under 1 ms
+ * from 2.1 GHz, ~21 ms at 100 MHz); a counter running backwards (another
+ * core, a migrated VM) counts as due. Elsewhere: always.
+ */
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) ||             \
+    defined(_M_IX86)
+static _Atomic uint64_t g_active_tsc;
+static int active_due(void)
+{
+    uint64_t now = (uint64_t)__rdtsc();
+    uint64_t last = atomic_load_explicit(&g_active_tsc, memory_order_relaxed);
+    if (now - last < (1u << 21) && now >= last)
+        return 0;
+    atomic_store_explicit(&g_active_tsc, now, memory_order_relaxed);
+    return 1;
+}
+#else
+static int active_due(void)
+{
+    return 1;
+}
+#endif
 
 /*
  * The lock was just taken, with `taken` the backend's result (0 or
@@ -337,7 +372,7 @@ static void locked(shared__region *r, int taken, int force)
     atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
     keep_registered(r);
     uint32_t me = shared__self_peer();
-    if (me < SHARED_MAX_PEERS)
+    if (me < SHARED_MAX_PEERS && active_due())
         atomic_store_explicit(&r->peer[me].active_ms, shared__backend_unix_ms(),
                               memory_order_relaxed);
 }
@@ -399,6 +434,7 @@ int shared__join(shared__region *r, const char *exe, int wipe_if_alone,
     if (rc == 0) {
         snprintf(g_exe, sizeof g_exe, "%s", exe);
         atomic_store(&g_self_start, start);
+        atomic_store(&g_self_pid, pid);
         shared__set_self_peer(idx);
     }
     shared__backend_unlock();

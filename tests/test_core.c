@@ -469,6 +469,270 @@ START_TEST(random_damage_never_crashes)
 }
 END_TEST
 
+/* ---- the hint index ------------------------------------------------ */
+
+/* The index position a hint's probe starts at (as region.c places it). */
+static uint32_t home_of(const char *k)
+{
+    uint64_t h = shared__key_hint(k, klen(k));
+    return (uint32_t)((h * SHARED__INDEX_SIZE) >> 32);
+}
+
+/* Reads key k lock-free and under the lock: both give code `want`, and a
+ * found key has the value v. */
+static void expect_key(const char *k, int want, const char *v)
+{
+    char buf[64];
+    shared__copy c;
+    ck_assert_msg(shared__read(R, k, klen(k), &c, buf, sizeof buf) == want,
+                  "%s: lock-free read", k);
+    ck_assert_msg(shared__read_locked(R, k, klen(k), &c, buf, sizeof buf) ==
+                      want,
+                  "%s: locked read", k);
+    if (want == 0) {
+        ck_assert_uint_eq(c.value_len, klen(v));
+        ck_assert_mem_eq(buf, v, klen(v));
+        ck_assert_uint_eq(c.key_len, klen(k));
+        ck_assert_mem_eq(c.key, k, klen(k));
+    }
+}
+
+/* Every entry of the index names a used slot carrying its hint, once, and
+ * every used slot is reachable from its home before an empty entry. */
+static void assert_index_exact(void)
+{
+    uint32_t entries = 0, used = 0;
+    for (uint32_t e = 0; e < SHARED__INDEX_SIZE; e++) {
+        uint64_t v = atomic_load(&R->index[e]);
+        if (v == 0)
+            continue;
+        entries++;
+        ck_assert_uint_lt((uint32_t)v, SHARED_MAX_KEYS);
+        ck_assert_uint_eq(atomic_load(&R->hint[(uint32_t)v]), v >> 32);
+    }
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        uint32_t h = atomic_load(&R->hint[i]);
+        if (h == 0)
+            continue;
+        used++;
+        uint32_t e = (uint32_t)(((uint64_t)h * SHARED__INDEX_SIZE) >> 32);
+        uint32_t p = 0;
+        for (; p < SHARED__INDEX_SIZE; p++, e = (e + 1) % SHARED__INDEX_SIZE) {
+            uint64_t v = atomic_load(&R->index[e]);
+            ck_assert_msg(v != 0, "slot %u unreachable", i);
+            if (v == ((uint64_t)h << 32 | i))
+                break;
+        }
+        ck_assert_uint_lt(p, SHARED__INDEX_SIZE);
+    }
+    ck_assert_uint_eq(entries, used);
+}
+
+START_TEST(index_keeps_colliding_keys_through_delete_and_reinsert)
+{
+    /* Three keys with one home position: one probe chain. */
+    char keys[3][16];
+    uint32_t found = 0, home = 0;
+    for (uint32_t n = 0; found < 3 && n < 1000000u; n++) {
+        char k[16];
+        snprintf(k, sizeof k, "c.%u", n);
+        if (found == 0)
+            home = home_of(k);
+        if (home_of(k) == home)
+            memcpy(keys[found++], k, sizeof k);
+    }
+    ck_assert_uint_eq(found, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_code(put(keys[i], keys[i]), SHARED_OK);
+    assert_index_exact();
+    /* The middle of the chain goes: the last stays reachable. */
+    ck_assert_code(del(keys[1]), SHARED_OK);
+    assert_index_exact();
+    expect_key(keys[0], 0, keys[0]);
+    expect_key(keys[1], SHARED_ENOTFOUND, NULL);
+    expect_key(keys[2], 0, keys[2]);
+    ck_assert_code(put(keys[1], "again"), SHARED_OK);
+    expect_key(keys[1], 0, "again");
+    ck_assert_code(del(keys[0]), SHARED_OK);
+    ck_assert_code(del(keys[2]), SHARED_OK);
+    expect_key(keys[1], 0, "again");
+    assert_index_exact();
+    ck_assert_code(del(keys[1]), SHARED_OK);
+    for (uint32_t e = 0; e < SHARED__INDEX_SIZE; e++)
+        ck_assert_uint_eq(atomic_load(&R->index[e]), 0);
+}
+END_TEST
+
+START_TEST(index_fills_the_table_and_churns)
+{
+    char k[16];
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        snprintf(k, sizeof k, "f.%u", i);
+        ck_assert_code(put(k, k), SHARED_OK);
+    }
+    ck_assert_code(put("f.one.more", "x"), SHARED_EFULL);
+    assert_index_exact();
+    /* Churn: delete every third key, insert others, reinsert. */
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = (uint32_t)round; i < SHARED_MAX_KEYS; i += 3) {
+            snprintf(k, sizeof k, "f.%u", i);
+            ck_assert_code(del(k), SHARED_OK);
+            expect_key(k, SHARED_ENOTFOUND, NULL);
+        }
+        assert_index_exact();
+        for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+            snprintf(k, sizeof k, "f.%u", i);
+            expect_key(k, (i % 3) == (uint32_t)round ? SHARED_ENOTFOUND : 0, k);
+        }
+        for (uint32_t i = (uint32_t)round; i < SHARED_MAX_KEYS; i += 3) {
+            snprintf(k, sizeof k, "f.%u", i);
+            ck_assert_code(put(k, k), SHARED_OK);
+        }
+        assert_index_exact();
+    }
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        snprintf(k, sizeof k, "f.%u", i);
+        expect_key(k, 0, k);
+    }
+    ck_assert_uint_eq(atomic_load(&R->hdr.keys_used), SHARED_MAX_KEYS);
+}
+END_TEST
+
+/* A slot holding key k, counted over the whole table. */
+static uint32_t copies_of(const char *k)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+        shared__copy c;
+        if (shared__read_slot(R, i, 1, &c, NULL, 0) == 0 &&
+            c.key_len == klen(k) && memcmp(c.key, k, klen(k)) == 0)
+            n++;
+    }
+    return n;
+}
+
+START_TEST(scribbled_index_hides_keys_at_worst_and_recovery_rebuilds_it)
+{
+    char k[16];
+    uint32_t seed = 0x2545f491u, n = SHARED_MAX_KEYS / 2;
+    for (int round = 0; round < 40; round++) {
+        core_fresh();
+        for (uint32_t i = 0; i < n; i++) {
+            snprintf(k, sizeof k, "s.%u", i);
+            ck_assert_code(put(k, k), SHARED_OK);
+        }
+        /* Garbage: random words, entries naming the wrong slot with a
+         * real key's hint, or (every fourth round) no empty entry at all. */
+        for (uint32_t e = 0; e < SHARED__INDEX_SIZE; e++) {
+            uint32_t x = rnd(&seed), y = rnd(&seed) % SHARED_MAX_KEYS;
+            uint64_t v = atomic_load(&R->index[e]);
+            if (round % 4 == 3)
+                v = ((uint64_t)x << 32 | y) | 1u << 31;
+            else if (x % 5 == 0)
+                v = (uint64_t)atomic_load(&R->hint[y]) << 32 | (x % 7);
+            else if (x % 5 == 1)
+                v = (uint64_t)x << 32 | rnd(&seed);
+            else if (x % 5 == 2)
+                v = 0;
+            atomic_store(&R->index[e], v);
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            char buf[16];
+            shared__copy c;
+            snprintf(k, sizeof k, "s.%u", i);
+            int rc = shared__read(R, k, klen(k), &c, buf, sizeof buf);
+            ck_assert_msg(rc == 0 || rc == SHARED_ENOTFOUND, "%s: %s", k,
+                          shared_errname(rc));
+            if (rc == 0) /* found means the right key and value */
+                ck_assert_mem_eq(buf, k, klen(k));
+        }
+        /* A write never makes a second copy of a key it could not find. */
+        ck_assert_code(put("s.0", "s.0"), SHARED_OK);
+        ck_assert_uint_eq(copies_of("s.0"), 1);
+        ck_assert_code(add("s.n", 1), SHARED_OK);
+        ck_assert_uint_eq(atomic_load(&R->hdr.keys_used), n + 1);
+        shared__recover(R, 0);
+        assert_index_exact();
+        for (uint32_t i = 0; i < n; i++) {
+            snprintf(k, sizeof k, "s.%u", i);
+            expect_key(k, 0, k);
+        }
+    }
+}
+END_TEST
+
+START_TEST(rollback_restores_slots_counters_and_index)
+{
+    initial();
+    state before = observe();
+    uint32_t keys = atomic_load(&R->hdr.keys_used);
+    uint64_t bytes = atomic_load(&R->hdr.bytes_used);
+    shared__journal_begin(R, SHARED__J_TX);
+    shared__op_put(R, "k.old", 5, "the new, longer value", 21, NULL, NULL);
+    shared__op_del(R, "k.del", 5);
+    shared__op_add(R, "k.n", 3, 5, NULL);
+    shared__op_put(R, "k.new", 5, "inserted", 8, NULL, NULL);
+    shared__op_put(R, "k.new2", 6, "also", 4, NULL, NULL);
+    shared__op_del(R, "k.new2", 6);
+    shared__journal_rollback(R);
+    state now = observe();
+    ck_assert_mem_eq(&now, &before, sizeof now);
+    ck_assert_uint_eq(atomic_load(&R->hdr.keys_used), keys);
+    ck_assert_uint_eq(atomic_load(&R->hdr.bytes_used), bytes);
+    assert_settled();
+    assert_index_exact();
+    expect_key("k.new", SHARED_ENOTFOUND, NULL);
+    expect_key("k.new2", SHARED_ENOTFOUND, NULL);
+    expect_key("k.del", 0, "delete me");
+}
+END_TEST
+
+/*
+ * The checksum and the key hint are stored in the region, so every build
+ * sharing it (i686 and x86_64; GCC, clang, MSVC) must compute them alike:
+ * fixed values, the same in every build that runs this test (computed
+ * independently from the definitions in slot.c).
+ */
+START_TEST(checksum_and_hint_are_the_same_in_every_build)
+{
+    static const unsigned char value[37] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    shared__copy c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.key, "golden.key", 10);
+    c.key_len = 10;
+    c.type = SHARED_TYPE_BYTES;
+    c.value_len = sizeof value;
+    c.version = 0x0123456789abcdefull;
+    shared__slot_write(R, 3, &c, value);
+    ck_assert_uint_eq(atomic_load(&R->slot[3].img.check),
+                      0x16c78e998186feb3ull);
+    ck_assert_uint_eq(shared__key_hint("golden.key", 10), 0x573e1073u);
+    ck_assert_uint_eq(shared__key_hint("k", 1), 0xc4a3e885u);
+    char k64[SHARED_KEY_MAX + 1];
+    memset(k64, 'z', SHARED_KEY_MAX);
+    k64[SHARED_KEY_MAX] = '\0';
+    ck_assert_uint_eq(shared__key_hint(k64, SHARED_KEY_MAX), 0xd4e3019du);
+}
+END_TEST
+
+/* The bulk hint scan finds what a plain scan finds. */
+START_TEST(hint_scan_matches_a_plain_scan)
+{
+    uint32_t seed = 77u;
+    for (int round = 0; round < 200; round++) {
+        uint32_t a = rnd(&seed) % 4u, b = round % 3 ? a : rnd(&seed) % 4u;
+        for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++)
+            atomic_store(&R->hint[i], rnd(&seed) % (round % 7 ? 64u : 5u));
+        uint32_t from = rnd(&seed) % (SHARED_MAX_KEYS + 1u);
+        uint32_t want = from;
+        while (want < SHARED_MAX_KEYS && atomic_load(&R->hint[want]) != a &&
+               atomic_load(&R->hint[want]) != b)
+            want++;
+        ck_assert_uint_eq(shared__hint_scan(R, from, a, b), want);
+    }
+}
+END_TEST
+
 Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -491,6 +755,13 @@ Suite *core_suite(void)
     tcase_add_test(tc, damaged_hint_is_repaired_without_duplicate);
     tcase_add_test(tc, garbage_journal_count_does_not_crash_recovery);
     tcase_add_test(tc, random_damage_never_crashes);
+    tcase_add_test(tc, index_keeps_colliding_keys_through_delete_and_reinsert);
+    tcase_add_test(tc, index_fills_the_table_and_churns);
+    tcase_add_test(tc, rollback_restores_slots_counters_and_index);
+    tcase_add_test(tc, checksum_and_hint_are_the_same_in_every_build);
+    tcase_add_test(tc, hint_scan_matches_a_plain_scan);
+    tcase_add_test(
+        tc, scribbled_index_hides_keys_at_worst_and_recovery_rebuilds_it);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef _WIN32
+#  include <sys/wait.h>
+#  include <unistd.h>
+#endif
+
 #include "core.h"
 #include "roles.h"
 #include "testutil.h"
@@ -155,6 +160,49 @@ START_TEST(full_registry_is_epeers)
 }
 END_TEST
 
+#ifndef _WIN32
+/* Entries registered under pid. */
+static int entries_of(uint32_t pid)
+{
+    find_peer f;
+    memset(&f, 0, sizeof f);
+    f.pid = pid;
+    return shared_peers(find_visit, &f) >= 1 ? f.found : -1;
+}
+
+/* A forked child registers with its own pid, however many locks it takes,
+ * and its parent's entry stays the parent's alone (the pid is kept from
+ * the join, not asked of the OS at every lock). */
+START_TEST(forked_child_registers_with_its_own_pid)
+{
+    ck_assert_code(shared_set("pe.fork", "p", 1), SHARED_OK);
+    find_peer before = find(proc_id());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        shared_statistics s0 = {.size = sizeof s0}, s1 = {.size = sizeof s1};
+        int ok = shared_stats(&s0) == SHARED_OK; /* attaches, joins */
+        for (int i = 0; i < 20 && ok; i++)
+            ok = shared_add("pe.fork.n", 1, NULL) == SHARED_OK;
+        /* Nothing was found to mend: no re-registration, no corruption. */
+        ok = ok && shared_stats(&s1) == SHARED_OK &&
+             s1.corrupt_seen == s0.corrupt_seen &&
+             entries_of((uint32_t)getpid()) == 1 &&
+             entries_of((uint32_t)getppid()) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    find_peer after = find(proc_id());
+    ck_assert_int_eq(after.found, 1);
+    ck_assert_uint_eq(after.info.start_time, before.info.start_time);
+    ck_assert_code(shared_add("pe.fork.n", 1, NULL), SHARED_OK);
+    ck_assert_int_eq(entries_of(proc_id()), 1);
+}
+END_TEST
+#endif
+
 Suite *peers_suite(void)
 {
     Suite *s = suite_create("peers");
@@ -164,6 +212,9 @@ Suite *peers_suite(void)
     tcase_add_test(tc, child_that_exits_leaves_by_itself);
     tcase_add_test(tc, reused_pid_is_told_apart_by_start_time);
     tcase_add_test(tc, full_registry_is_epeers);
+#ifndef _WIN32
+    tcase_add_test(tc, forked_child_registers_with_its_own_pid);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

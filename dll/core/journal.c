@@ -74,6 +74,7 @@ void shared__rebuild(shared__region *r)
             STORE(&r->hint[i], 0);
         }
     }
+    shared__index_build(r);
     STORE(&r->hdr.keys_used, keys);
     STORE(&r->hdr.bytes_used, bytes);
     uint64_t next = LOAD(&r->hdr.next_version);
@@ -95,11 +96,56 @@ static void undo_all(shared__region *r, uint32_t n)
     }
 }
 
+/* Key and byte count of slot i if it holds a valid key (else 0), and in
+ * *hint the hint it should carry (0 free, its old one if corrupt). */
+static uint32_t slot_usage(shared__region *r, uint32_t i, uint64_t *bytes,
+                           uint32_t *hint)
+{
+    shared__copy c;
+    int rc = shared__read_slot(r, i, 1, &c, NULL, 0);
+    *bytes = 0;
+    *hint = rc == 0                  ? shared__key_hint(c.key, c.key_len)
+            : rc == SHARED_ENOTFOUND ? 0
+                                     : LOAD(&r->hint[i]);
+    if (rc != 0)
+        return 0;
+    *bytes = c.key_len + c.value_len;
+    return 1;
+}
+
+/*
+ * Undoes the open transaction: restores each journaled slot, newest entry
+ * first, and moves the counters, hints and index by what each restore
+ * changed. Only the journaled slots are read, not the whole table.
+ */
 void shared__journal_rollback(shared__region *r)
 {
-    uint32_t n = LOAD(&r->hdr.jcount);
-    undo_all(r, n <= SHARED_JOURNAL_MAX ? n : 0);
-    shared__rebuild(r);
+    uint32_t n = LOAD(&r->hdr.jcount), keys = LOAD(&r->hdr.keys_used);
+    uint64_t bytes = LOAD(&r->hdr.bytes_used);
+    if (n > SHARED_JOURNAL_MAX) {
+        shared__count_corrupt(r);
+        shared__rebuild(r);
+        shared__journal_commit(r);
+        return;
+    }
+    gen_open(&r->hdr.struct_gen);
+    for (uint32_t j = n; j-- > 0;) {
+        uint32_t i = LOAD(&r->journal[j].slot), hint;
+        uint64_t b;
+        if (i >= SHARED_MAX_KEYS) {
+            shared__count_corrupt(r);
+            continue;
+        }
+        keys -= slot_usage(r, i, &b, &hint);
+        bytes -= b;
+        shared__slot_restore(r, i, &r->journal[j].img);
+        keys += slot_usage(r, i, &b, &hint);
+        bytes += b;
+        shared__hint_set(r, i, hint);
+    }
+    STORE(&r->hdr.keys_used, keys);
+    STORE(&r->hdr.bytes_used, bytes);
+    gen_close(&r->hdr.struct_gen);
     shared__journal_commit(r);
 }
 

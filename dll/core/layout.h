@@ -179,8 +179,14 @@ typedef struct shared__header {
     } backend;
 } shared__header;
 
+/* Entries of the hint index (region.c): twice the slots, so at most half
+ * are ever used and every chain ends at an empty entry. */
+#define SHARED__INDEX_SIZE (2u * SHARED_MAX_KEYS)
+
 typedef struct shared__region {
     shared__header hdr;
+    /* The hint index: 0, or a slot's hint << 32 | the slot (region.c). */
+    _Atomic uint64_t index[SHARED__INDEX_SIZE];
     /* Per slot: 0 if free, else a hash of its key with the low bit set. */
     _Atomic uint32_t hint[SHARED_MAX_KEYS];
     shared__slot slot[SHARED_MAX_KEYS];
@@ -237,11 +243,10 @@ SHARED__OFF(shared__header, corrupt_seen, 120);
 SHARED__OFF(shared__header, jcount, 128);
 SHARED__OFF(shared__header, jkind, 132);
 SHARED__OFF(shared__header, changes, 136);
-SHARED__OFF(shared__header, wake_seq, 144);
-SHARED__OFF(shared__header, waiters, 148);
-SHARED__OFF(shared__header, closed, 152);
-SHARED__OFF(shared__header, reserved, 156);
-SHARED__OFF(shared__header, peers_reaped, 160);
+SHARED__OFF(shared__header, waiters, 144);
+SHARED__OFF(shared__header, closed, 148);
+SHARED__OFF(shared__header, peers_reaped, 152);
+SHARED__OFF(shared__header, wakeups, 160);
 SHARED__OFF(shared__header, instance_id, 168);
 SHARED__OFF(shared__header, wait_mask, 176);
 SHARED__OFF(shared__header, backend, 176 + 8 * SHARED__WAITER_WORDS);
@@ -256,7 +261,8 @@ _Static_assert(sizeof(shared__jentry) == 8 + sizeof(shared__image),
                "shared__jentry size");
 _Static_assert(sizeof(shared__peer) == 40 + 8 * SHARED__NAME_WORDS,
                "shared__peer size");
-_Static_assert(sizeof(shared__waiter) == 24, "shared__waiter size");
+_Static_assert(sizeof(shared__waiter) == 32, "shared__waiter size");
+_Static_assert(sizeof(shared__wake) == 8, "shared__wake size");
 _Static_assert(sizeof(shared__msg) == 16 + 8 * SHARED__MSG_WORDS,
                "shared__msg size");
 SHARED__OFF(shared__channel, ring, 8 * SHARED__NAME_WORDS + 56);
@@ -264,9 +270,12 @@ _Static_assert(sizeof(shared__channel) ==
                    8 * SHARED__NAME_WORDS + 56 +
                        SHARED_CHANNEL_DEPTH * sizeof(shared__msg),
                "shared__channel size");
-SHARED__OFF(shared__region, hint, sizeof(shared__header));
+SHARED__OFF(shared__region, index, sizeof(shared__header));
+SHARED__OFF(shared__region, hint,
+            sizeof(shared__header) + 8 * SHARED__INDEX_SIZE);
 SHARED__OFF(shared__region, slot,
-            SHARED__ALIGN8(sizeof(shared__header) + 4 * SHARED_MAX_KEYS));
+            SHARED__ALIGN8(offsetof(shared__region, hint) +
+                           4 * SHARED_MAX_KEYS));
 SHARED__OFF(shared__region, journal,
             offsetof(shared__region, slot) +
                 SHARED_MAX_KEYS * sizeof(shared__slot));
@@ -276,9 +285,12 @@ SHARED__OFF(shared__region, peer,
 SHARED__OFF(shared__region, waiter,
             offsetof(shared__region, peer) +
                 SHARED_MAX_PEERS * sizeof(shared__peer));
-SHARED__OFF(shared__region, channel,
+SHARED__OFF(shared__region, wake,
             offsetof(shared__region, waiter) +
                 SHARED__MAX_WAITERS * sizeof(shared__waiter));
+SHARED__OFF(shared__region, channel,
+            offsetof(shared__region, wake) +
+                (SHARED__WAKE_BUCKETS + 1) * sizeof(shared__wake));
 _Static_assert(sizeof(shared__region) ==
                    offsetof(shared__region, channel) +
                        SHARED_CHANNELS * sizeof(shared__channel),

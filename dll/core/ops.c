@@ -7,7 +7,8 @@
  * Corrupt slots. A slot that fails validation (checksum, meta, key
  * padding) is corrupt; its bytes are untrusted, its key included. It
  * *answers for* key K when its hint equals K's hint, since hints are how
- * every lookup finds K's slot. The rules:
+ * every lookup finds K's slot (through the index over the hints, and,
+ * when that misses, a scan of the hints themselves). The rules:
  * - Reads of K (get, wait) meeting a corrupt slot that answers for K report
  *   SHARED_ECORRUPT: it may be K. So do add and cas, which need the old
  *   value or version.
@@ -89,29 +90,40 @@ static uint64_t draw_version(shared__region *r, uint64_t old)
 }
 
 /*
- * Scans the slots whose hint says "free". A used slot among them has a
- * damaged hint: repair it, and if it holds `key`, that is the key's slot
- * (1, copy in *cur). Otherwise 0, with the first free slot in cur->slot, or
- * NO_SLOT when the table is full.
+ * After the index missed `key` (hint h): scans the slots whose hint says
+ * "free" or is h. A used slot with hint 0 has a damaged hint, and one with
+ * hint h was left out of a damaged index: repair either, and if it holds
+ * `key`, that is the key's slot (1, copy in *cur). A corrupt slot with
+ * hint h answers for the key: SHARED_ECORRUPT. Otherwise 0, with the first
+ * free slot in cur->slot, or NO_SLOT when the table is full.
  */
 #define NO_SLOT UINT32_MAX
 static int scan_free(shared__region *r, const char *key, uint32_t klen,
                      shared__copy *cur)
 {
-    uint32_t first = NO_SLOT;
-    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
-        if (LOAD(&r->hint[i]) != 0)
-            continue;
-        if (LOAD(&r->slot[i].img.meta) == 0 && !(LOAD(&r->slot[i].seq) & 1u)) {
+    uint32_t first = NO_SLOT, h = shared__key_hint(key, klen);
+    for (uint32_t i = shared__hint_scan(r, 0, 0, h); i < SHARED_MAX_KEYS;
+         i = shared__hint_scan(r, i + 1u, 0, h)) {
+        uint32_t hint = LOAD(&r->hint[i]);
+        if (hint == 0 && LOAD(&r->slot[i].img.meta) == 0 &&
+            !(LOAD(&r->slot[i].seq) & 1u)) {
             if (first == NO_SLOT)
                 first = i;
             continue;
         }
         shared__copy c;
-        if (shared__read_slot(r, i, 1, &c, NULL, 0) != 0)
+        int rc = shared__read_slot(r, i, 1, &c, NULL, 0);
+        if (rc == SHARED_ECORRUPT && hint == h)
+            return rc;
+        if (rc != 0)
             continue; /* corrupt: neither free nor usable */
         shared__count_corrupt(r);
-        STORE(&r->hint[i], shared__key_hint(c.key, c.key_len));
+        shared__struct_open(r);
+        if (hint == 0)
+            shared__hint_set(r, i, shared__key_hint(c.key, c.key_len));
+        else
+            shared__index_add(r, i, hint);
+        shared__struct_close(r);
         if (c.key_len == klen && memcmp(c.key, key, klen) == 0) {
             *cur = c;
             return 1;
@@ -136,39 +148,30 @@ static int key_words_are(shared__region *r, uint32_t i, const char *key,
 
 /*
  * Before a set or del of K: detaches every corrupt slot answering for K
- * (see the note at the top). Returns how many there were; *own is the
- * first whose key words are K's, or NO_SLOT.
+ * (see the note at the top) but `valid`, K's slot as a lookup found it
+ * (or NO_SLOT). Returns how many there were; *own is the first whose key
+ * words are K's, or NO_SLOT.
  */
 static int settle_corrupt(shared__region *r, const char *key, uint32_t klen,
-                          uint32_t *own)
+                          uint32_t valid, uint32_t *own)
 {
     uint32_t h = shared__key_hint(key, klen);
     int met = 0;
     *own = NO_SLOT;
-    for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
+    for (uint32_t i = shared__hint_scan(r, 0, h, h); i < SHARED_MAX_KEYS;
+         i = shared__hint_scan(r, i + 1u, h, h)) {
         shared__copy c;
-        if (LOAD(&r->hint[i]) != h ||
+        if (i == valid ||
             shared__read_slot(r, i, 1, &c, NULL, 0) != SHARED_ECORRUPT)
             continue;
         met++;
         if (*own == NO_SLOT && key_words_are(r, i, key, klen))
             *own = i;
-        STORE(&r->hint[i], 0);
+        shared__struct_open(r);
+        shared__hint_set(r, i, 0);
+        shared__struct_close(r);
     }
     return met;
-}
-
-static void struct_open(shared__region *r)
-{
-    STORE(&r->hdr.struct_gen, LOAD(&r->hdr.struct_gen) | 1u);
-    atomic_thread_fence(memory_order_release);
-}
-
-static void struct_close(shared__region *r)
-{
-    uint64_t g = LOAD(&r->hdr.struct_gen);
-    atomic_store_explicit(&r->hdr.struct_gen, (g | 1u) + 1u,
-                          memory_order_release);
 }
 
 /*
@@ -187,17 +190,17 @@ static int store(shared__region *r, int exists, const shared__copy *cur,
         return rc;
     next->version = draw_version(r, exists ? cur->version : 0);
     if (!exists)
-        struct_open(r);
+        shared__struct_open(r);
     shared__slot_write(r, i, next, value);
     SHARED__CRASH_POINT(11); /* slot whole, counters not yet updated */
     uint64_t bytes = LOAD(&r->hdr.bytes_used);
     if (exists) {
         bytes -= cur->value_len;
     } else {
-        STORE(&r->hint[i], shared__key_hint(next->key, next->key_len));
+        shared__hint_set(r, i, shared__key_hint(next->key, next->key_len));
         STORE(&r->hdr.keys_used, LOAD(&r->hdr.keys_used) + 1u);
         bytes += next->key_len;
-        struct_close(r);
+        shared__struct_close(r);
     }
     STORE(&r->hdr.bytes_used, bytes + next->value_len);
     if (version)
@@ -235,10 +238,10 @@ static int clear_corrupt(shared__region *r, uint32_t i)
     if (rc)
         return rc;
     draw_version(r, 0);
-    struct_open(r);
+    shared__struct_open(r);
     shared__slot_clear(r, i);
-    STORE(&r->hint[i], 0);
-    struct_close(r);
+    shared__hint_set(r, i, 0);
+    shared__struct_close(r);
     return 0;
 }
 
@@ -248,9 +251,14 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
 {
     shared__copy cur, next;
     uint32_t own = NO_SLOT;
+    int exists = lookup(r, key, klen, &cur, NULL, 0), met = 0;
     /* Only a plain set replaces a corrupt key; cas must compare with it. */
-    int met = expected ? 0 : settle_corrupt(r, key, klen, &own);
-    int exists = lookup(r, key, klen, &cur, NULL, 0);
+    if (!expected) {
+        met = settle_corrupt(r, key, klen, exists == 1 ? cur.slot : NO_SLOT,
+                             &own);
+        if (met)
+            exists = lookup(r, key, klen, &cur, NULL, 0);
+    }
     if (exists < 0)
         return exists;
     if (!exists && own != NO_SLOT) {
@@ -313,8 +321,11 @@ int shared__op_del(shared__region *r, const char *key, uint32_t klen)
 {
     shared__copy cur;
     uint32_t own = NO_SLOT;
-    int met = settle_corrupt(r, key, klen, &own);
     int exists = lookup(r, key, klen, &cur, NULL, 0);
+    int met =
+        settle_corrupt(r, key, klen, exists == 1 ? cur.slot : NO_SLOT, &own);
+    if (met)
+        exists = lookup(r, key, klen, &cur, NULL, 0);
     int rc = exists < 0 ? exists : 0;
     if (rc == 0 && own != NO_SLOT && exists > 0) {
         uint32_t two[2] = {cur.slot, own};
@@ -331,28 +342,29 @@ int shared__op_del(shared__region *r, const char *key, uint32_t klen)
         return rc;
     /* The version counter moves on, so a re-created key gets a new one. */
     draw_version(r, cur.version);
-    struct_open(r);
+    shared__struct_open(r);
     shared__slot_clear(r, cur.slot);
-    STORE(&r->hint[cur.slot], 0);
+    shared__hint_set(r, cur.slot, 0);
     STORE(&r->hdr.keys_used, LOAD(&r->hdr.keys_used) - 1u);
     STORE(&r->hdr.bytes_used,
           LOAD(&r->hdr.bytes_used) - cur.key_len - cur.value_len);
-    struct_close(r);
+    shared__struct_close(r);
     return 0;
 }
 
 void shared__op_reset(shared__region *r)
 {
-    struct_open(r);
+    shared__struct_open(r);
     for (uint32_t i = 0; i < SHARED_MAX_KEYS; i++) {
         if (LOAD(&r->slot[i].img.meta) != 0 || (LOAD(&r->slot[i].seq) & 1u))
             shared__slot_clear(r, i);
         STORE(&r->hint[i], 0);
     }
+    shared__index_build(r);
     STORE(&r->hdr.keys_used, 0);
     STORE(&r->hdr.bytes_used, 0);
     STORE(&r->hdr.jcount, 0);
     STORE(&r->hdr.jkind, SHARED__J_NONE);
     shared__chan_reset(r);
-    struct_close(r);
+    shared__struct_close(r);
 }

@@ -55,28 +55,144 @@ static uint32_t value_words(uint64_t meta)
     return (vlen + 7u) / 8u;
 }
 
-/* The checksum of the fixed part; the value words are mixed in after. */
-static uint64_t head_sum(const raw_head *h)
+/*
+ * The slot checksum: four independent lanes (so a CPU overlaps them), each
+ * word folded in as lane = rotl(lane ^ word, 23) * K, a bijection in the
+ * lane and in the word, so one changed word always changes the sum. meta
+ * goes to lane a, version to b, key word k to lane k % 4, value word i to
+ * lane i % 4; then the lanes are combined and avalanched. A pure function
+ * of the words: the same on every CPU and compiler (only shifts, xors and
+ * a 64-bit multiply), as a region shared by i686 and x86_64 needs.
+ */
+#define SUM_K 0x9e3779b97f4a7c15ull
+
+typedef struct lanes {
+    uint64_t a, b, c, d;
+} lanes;
+
+static inline uint64_t step(uint64_t lane, uint64_t w)
 {
-    uint64_t sum = 0x243f6a8885a308d3ull;
-    sum = shared__mix(sum, h->meta);
-    sum = shared__mix(sum, h->version);
-    for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
-        sum = shared__mix(sum, h->key[i]);
-    return sum;
+    uint64_t x = lane ^ w;
+    return ((x << 23) | (x >> 41)) * SUM_K;
+}
+
+static inline void head_lanes(lanes *l, const raw_head *h)
+{
+    l->a = step(0x243f6a8885a308d3ull, h->meta);
+    l->b = step(0x13198a2e03707344ull, h->version);
+    l->c = 0xa4093822299f31d0ull;
+    l->d = 0x082efa98ec4e6c89ull;
+    for (uint32_t k = 0; k < SHARED__KEY_WORDS; k += 4) {
+        l->a = step(l->a, h->key[k]);
+        l->b = step(l->b, h->key[k + 1]);
+        l->c = step(l->c, h->key[k + 2]);
+        l->d = step(l->d, h->key[k + 3]);
+    }
+}
+
+/* Folds value word i into its lane. */
+static inline void value_step(lanes *l, uint32_t i, uint64_t w)
+{
+    switch (i & 3u) {
+    case 0:
+        l->a = step(l->a, w);
+        break;
+    case 1:
+        l->b = step(l->b, w);
+        break;
+    case 2:
+        l->c = step(l->c, w);
+        break;
+    default:
+        l->d = step(l->d, w);
+        break;
+    }
+}
+
+static inline uint64_t lanes_sum(const lanes *l)
+{
+    uint64_t h = step(l->a * SUM_K, l->b);
+    h = step(h, l->c);
+    h = step(h, l->d);
+    h ^= h >> 29;
+    h *= SUM_K;
+    return h ^ (h >> 32);
+}
+
+/* Stores word i of an nbytes value, w, into dst. */
+static inline void put_word(unsigned char *dst, uint32_t nbytes, uint32_t i,
+                            uint64_t w)
+{
+    uint32_t at = i * 8u;
+    if (nbytes - at >= 8u)
+        memcpy(dst + at, &w, 8);
+    else
+        memcpy(dst + at, &w, nbytes - at);
+}
+
+/* Word i of the len bytes at src, NUL padded (i < words of len). */
+static inline uint64_t get_word(const unsigned char *src, uint32_t len,
+                                uint32_t i)
+{
+    uint64_t w = 0;
+    uint32_t at = i * 8u;
+    if (len - at >= 8u)
+        memcpy(&w, src + at, 8);
+    else
+        memcpy(&w, src + at, len - at);
+    return w;
+}
+
+/*
+ * Loads the words holding nbytes of a value, once each, into the lanes,
+ * copying the bytes to dst (unless NULL) as they pass: one pass, no
+ * buffer. nbytes is bounded by the caller.
+ */
+static void value_lanes(lanes *l, const _Atomic uint64_t *src, uint32_t nbytes,
+                        unsigned char *dst)
+{
+    uint32_t n = (nbytes + 7u) / 8u, i = 0;
+    for (; i + 4u <= nbytes / 8u; i += 4u) { /* four whole words */
+        uint64_t w0 = LOAD(&src[i]), w1 = LOAD(&src[i + 1u]);
+        uint64_t w2 = LOAD(&src[i + 2u]), w3 = LOAD(&src[i + 3u]);
+        l->a = step(l->a, w0);
+        l->b = step(l->b, w1);
+        l->c = step(l->c, w2);
+        l->d = step(l->d, w3);
+        if (dst) {
+            unsigned char *o = dst + i * 8u;
+            memcpy(o, &w0, 8);
+            memcpy(o + 8, &w1, 8);
+            memcpy(o + 16, &w2, 8);
+            memcpy(o + 24, &w3, 8);
+        }
+    }
+    for (; i < n; i++) {
+        uint64_t w = LOAD(&src[i]);
+        value_step(l, i, w);
+        if (dst)
+            put_word(dst, nbytes, i, w);
+    }
 }
 
 uint32_t shared__key_hint(const char *key, uint32_t klen)
 {
     uint64_t words[SHARED__KEY_WORDS] = {0};
     memcpy(words, key, klen);
-    uint64_t h = 0x13198a2e03707344ull;
-    for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
-        h = shared__mix(h, words[i]);
+    return shared__key_words_hint(words, klen);
+}
+
+uint32_t shared__key_words_hint(const uint64_t *words, uint32_t klen)
+{
+    uint64_t h = step(0x13198a2e03707344ull, klen);
+    for (uint32_t i = 0; i < (klen + 7u) / 8u && i < SHARED__KEY_WORDS; i++)
+        h = step(h, words[i]);
+    h ^= h >> 29;
+    h *= SUM_K;
     return (uint32_t)(h >> 32) | 1u;
 }
 
-static void head_load(raw_head *dst, const shared__image *src)
+static inline void head_load(raw_head *dst, const shared__image *src)
 {
     dst->meta = LOAD(&src->meta);
     dst->version = LOAD(&src->version);
@@ -87,38 +203,77 @@ static void head_load(raw_head *dst, const shared__image *src)
 
 /*
  * Stores an image: the fixed part, then each value word (as many as h->meta
- * declares, clamped), taken from `words` (another image) or built from
- * `bytes` (len bytes), then the checksum last: computed from the words
- * stored when `bytes` is set, else h->check as it was.
+ * declares, clamped), taken from `words` (another image, whose checksum
+ * h->check is kept) or built from `bytes` (len bytes, checksummed as they
+ * pass), then the checksum last.
  */
 static void image_store(shared__image *dst, const raw_head *h,
                         const shared__image *words, const unsigned char *bytes,
                         uint32_t len)
 {
-    uint64_t sum = head_sum(h);
-    uint32_t n = value_words(h->meta);
+    uint32_t n = value_words(h->meta), half = n / 2u, i = 0;
     STORE(&dst->meta, h->meta);
     STORE(&dst->version, h->version);
-    for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
-        STORE(&dst->key[i], h->key[i]);
-    for (uint32_t i = 0; i < n; i++) {
-        if (i == n / 2)
-            SHARED__CRASH_POINT(20); /* half of the value written */
-        uint64_t w =
-            bytes ? shared__bytes_word(bytes, len, i) : LOAD(&words->value[i]);
-        sum = shared__mix(sum, w);
+    for (uint32_t k = 0; k < SHARED__KEY_WORDS; k++)
+        STORE(&dst->key[k], h->key[k]);
+    if (!bytes) {
+        for (; i < n; i++) {
+            if (i == half)
+                SHARED__CRASH_POINT(20); /* half of the value written */
+            STORE(&dst->value[i], LOAD(&words->value[i]));
+        }
+        STORE(&dst->check, h->check);
+        return;
+    }
+    lanes l;
+    head_lanes(&l, h);
+    for (; i + 4u <= n && (i + 4u) * 8u <= len; i += 4u) {
+        if (i <= half && half < i + 4u)
+            SHARED__CRASH_POINT(20);
+        uint64_t w0, w1, w2, w3; /* four whole words */
+        memcpy(&w0, bytes + i * 8u, 8);
+        memcpy(&w1, bytes + i * 8u + 8u, 8);
+        memcpy(&w2, bytes + i * 8u + 16u, 8);
+        memcpy(&w3, bytes + i * 8u + 24u, 8);
+        l.a = step(l.a, w0);
+        l.b = step(l.b, w1);
+        l.c = step(l.c, w2);
+        l.d = step(l.d, w3);
+        STORE(&dst->value[i], w0);
+        STORE(&dst->value[i + 1u], w1);
+        STORE(&dst->value[i + 2u], w2);
+        STORE(&dst->value[i + 3u], w3);
+    }
+    for (; i < n; i++) {
+        if (i == half)
+            SHARED__CRASH_POINT(20);
+        uint64_t w = get_word(bytes, len, i);
+        value_step(&l, i, w);
         STORE(&dst->value[i], w);
     }
-    STORE(&dst->check, bytes ? sum : h->check);
+    STORE(&dst->check, lanes_sum(&l));
+}
+
+/* 1 if the 64 key bytes are klen non-NUL bytes followed by NUL padding. */
+static int key_padded(const uint64_t *key, uint32_t klen)
+{
+    const unsigned char *b = (const unsigned char *)key;
+    for (uint32_t i = 0; i < SHARED__KEY_WORDS * 8u; i++) {
+        if ((i < klen) != (b[i] != '\0'))
+            return 0;
+    }
+    return 1;
 }
 
 /*
  * Decodes and validates an image into *out; the value goes to buf when it
- * fits in cap bytes (see the note at the top). 0 (used), SHARED_ENOTFOUND
- * (free) or SHARED_ECORRUPT.
+ * fits in cap bytes (see the note at the top). `expect`, if not NULL, is
+ * the encoding of the key looked for: key words equal to it are well
+ * formed by construction. 0 (used), SHARED_ENOTFOUND (free) or
+ * SHARED_ECORRUPT.
  */
 static int image_read(const shared__image *img, shared__copy *out, void *buf,
-                      uint32_t cap)
+                      uint32_t cap, const uint64_t *expect)
 {
     raw_head h;
     head_load(&h, img);
@@ -139,16 +294,15 @@ static int image_read(const shared__image *img, shared__copy *out, void *buf,
     if (type == SHARED_TYPE_COUNTER && vlen != 8)
         return SHARED_ECORRUPT;
     unsigned char *dst = buf && vlen <= cap ? buf : NULL;
-    uint64_t sum = shared__load_mix(img->value, vlen, dst, head_sum(&h));
-    if (sum != h.check)
+    lanes l;
+    head_lanes(&l, &h);
+    value_lanes(&l, img->value, vlen, dst);
+    if (lanes_sum(&l) != h.check)
         return SHARED_ECORRUPT;
-
+    if (!(expect && memcmp(h.key, expect, sizeof h.key) == 0) &&
+        !key_padded(h.key, klen))
+        return SHARED_ECORRUPT;
     memcpy(out->key, h.key, sizeof out->key);
-    /* A key is klen non-NUL bytes followed by NUL padding. */
-    for (uint32_t i = 0; i < sizeof out->key; i++) {
-        if ((i < klen) != (out->key[i] != '\0'))
-            return SHARED_ECORRUPT;
-    }
     out->state = state;
     out->type = type;
     out->key_len = klen;
@@ -218,10 +372,17 @@ void shared__slot_restore(shared__region *r, uint32_t i,
 int shared__read_slot(shared__region *r, uint32_t i, int locked,
                       shared__copy *out, void *buf, uint32_t cap)
 {
+    return shared__read_slot_as(r, i, locked, out, buf, cap, NULL);
+}
+
+int shared__read_slot_as(shared__region *r, uint32_t i, int locked,
+                         shared__copy *out, void *buf, uint32_t cap,
+                         const uint64_t *expect)
+{
     int rc;
     out->slot = i;
     if (locked) {
-        rc = image_read(&r->slot[i].img, out, buf, cap);
+        rc = image_read(&r->slot[i].img, out, buf, cap, expect);
     } else {
         rc = SHARED__RETRY;
         for (int t = 0; t < SEQ_RETRIES && rc == SHARED__RETRY; t++) {
@@ -235,7 +396,7 @@ int shared__read_slot(shared__region *r, uint32_t i, int locked,
                 atomic_load_explicit(&r->slot[i].seq, memory_order_acquire);
             if (s1 & 1u)
                 continue;
-            int got = image_read(&r->slot[i].img, out, buf, cap);
+            int got = image_read(&r->slot[i].img, out, buf, cap, expect);
             atomic_thread_fence(memory_order_acquire);
             if (LOAD(&r->slot[i].seq) == s1 && LOAD(&r->hdr.tx_gen) == tx)
                 rc = got;

@@ -236,7 +236,8 @@ typedef struct shared_peer_info {
     uint64_t start_time; /* OS start time (Linux: clock ticks after boot;
                             Windows: FILETIME); tells a reused pid apart */
     uint64_t attach_ms;  /* when it attached, Unix time in ms */
-    uint64_t active_ms;  /* when it last took the lock, Unix time in ms */
+    uint64_t active_ms;  /* when it last took the lock, Unix time in ms
+                            (to within about a millisecond) */
     char exe[64];        /* executable name, NUL-terminated */
 } shared_peer_info;
 
