@@ -368,6 +368,11 @@ static void locked(shared__region *r, int taken, int force)
         shared__recover(r, died);
         if (died)
             shared__backend_consistent();
+        /* Recovery may have completed a dead writer's change, which no
+         * one published: every waiter looks again (rare, so all of them,
+         * woken now rather than at the unlock, which has many paths). */
+        shared__notify(r, NULL);
+        shared__backend_wake(r, NULL);
     }
     atomic_fetch_add(&r->hdr.lock_acquisitions, 1);
     keep_registered(r);
@@ -816,10 +821,8 @@ int shared_repair(uint32_t flags)
     }
     if (rc < 0)
         return rc;
-    locked(r, rc, 1);
-    shared__notify(r, NULL);
+    locked(r, rc, 1); /* recovers, publishes and wakes */
     shared__backend_unlock();
-    shared__backend_wake(r, NULL);
     return shared__backend_attach(&r);
 }
 

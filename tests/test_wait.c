@@ -9,6 +9,14 @@
 #include "roles.h"
 #include "testutil.h"
 
+#ifndef SHARED_TEST_WIN
+#  include <fcntl.h>
+#  include <sys/mman.h>
+#  include <unistd.h>
+
+#  include "core.h"
+#endif
+
 #ifdef SHARED_TEST_WIN
 #  define ROUND_TRIPS 100 /* every step is a few wineserver calls */
 #  define WAITERS 4
@@ -336,6 +344,41 @@ START_TEST(a_waiter_killed_after_a_wake_up_leaves_nothing_stuck)
 }
 END_TEST
 
+#ifndef SHARED_TEST_WIN
+/* A change that recovery completes (its writer died after writing the slot,
+ * before committing: played here by writing the mapped state directly) is a
+ * change: the key's waiters wake, not at their timeout. */
+START_TEST(a_change_completed_by_recovery_wakes_its_waiters)
+{
+    char arg[64];
+    shared_statistics st = {.size = sizeof st};
+    ck_assert_code(shared_set("w.rec", "old", 3), SHARED_OK);
+    uint64_t v = version_of("w.rec");
+    ck_assert_code(shared_stats(&st), SHARED_OK);
+    int fd = shm_open(st.object_name, O_RDWR, 0);
+    ck_assert_int_ge(fd, 0);
+    shared__region *r =
+        mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    ck_assert(r != MAP_FAILED);
+    snprintf(arg, sizeof arg, "w.rec:%llu", (unsigned long long)v);
+    int h = role_start("waiter", arg);
+    ck_assert_int_ge(h, 0);
+    await_waiters(1);
+    shared__journal_begin(r, SHARED__J_SINGLE);
+    ck_assert_int_eq(shared__op_put(r, "w.rec", 5, "new", 3, NULL, NULL), 0);
+    /* No commit, no wake: the writer "died". The next lock recovers it. */
+    ck_assert_code(shared_set("w.other", "x", 1), SHARED_OK);
+    ck_assert_uint_ne(version_of("w.rec"), v);
+    int code = proc_wait(h, 3000);
+    if (code == PROC_RUNNING)
+        proc_kill(h);
+    ck_assert_msg(code == 0, "the waiter did not wake (%d)", code);
+    munmap(r, sizeof *r);
+}
+END_TEST
+#endif
+
 Suite *wait_suite(void)
 {
     Suite *s = suite_create("wait");
@@ -352,6 +395,9 @@ Suite *wait_suite(void)
     tcase_add_test(tc, a_transaction_wakes_each_changed_keys_waiters);
     tcase_add_test(tc, a_dead_waiter_leaves_nothing_stuck);
     tcase_add_test(tc, a_waiter_killed_after_a_wake_up_leaves_nothing_stuck);
+#ifndef SHARED_TEST_WIN
+    tcase_add_test(tc, a_change_completed_by_recovery_wakes_its_waiters);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
