@@ -504,7 +504,8 @@ int role_xbit_peer(const char *name)
     XCHECK(shared_open(name, 0));
     XCHECK(shared_get("x.v64", buf, sizeof buf, &len, NULL));
     XCHECK(len != 6 || memcmp(buf, "from64", 6) != 0);
-    XCHECK(shared_set("x.bits", "peer", 4));
+    snprintf(buf, sizeof buf, "%d", (int)sizeof(void *) * 8);
+    XCHECK(shared_set("x.bits", buf, (uint32_t)strlen(buf)));
     for (int i = 0; i < XBIT_ROUNDS; i++)
         XCHECK(shared_add("x.ctr", 1, NULL));
     XCHECK(cas_incs("x.cas", XBIT_ROUNDS));
@@ -541,18 +542,24 @@ static int64_t counter(const char *key)
 }
 
 /*
- * xbit-driver EXE: opens a fresh instance, starts EXE (this binary if
- * "self", else e.g. the mingw-x86 build's) as xbit-peer and exchanges with
+ * xbit-driver EXE|BITS: opens a fresh instance, starts EXE (this binary if
+ * "self", else e.g. the mingw-x86 build's), which must be a BITS-bit
+ * process, as xbit-peer and exchanges with
  * it: a value each way, XBIT_ROUNDS counter adds and CAS increments from
  * both at once, a channel message each way (a blocking receive woken by
  * the other process) and a shared_wait woken by a set. Exits 77 (skipped)
  * if EXE is missing or can not run here (no 32-bit support), 0 if all
  * of it arrived.
  */
-int role_xbit_driver(const char *exe)
+int role_xbit_driver(const char *arg)
 {
-    char self[MAX_PATH], name[64], buf[64];
+    char self[MAX_PATH], exe_buf[MAX_PATH], name[64], buf[64];
+    const char *exe = exe_buf, *bar = strrchr(arg, '|');
     uint32_t len = 0;
+    if (!bar || (size_t)(bar - arg) >= sizeof exe_buf)
+        return 2;
+    memcpy(exe_buf, arg, (size_t)(bar - arg));
+    exe_buf[bar - arg] = '\0';
     if (strcmp(exe, "self") == 0) {
         GetModuleFileNameA(NULL, self, sizeof self);
         exe = self;
@@ -593,6 +600,10 @@ int role_xbit_driver(const char *exe)
         }
     }
     XCHECK(rc);
+    buf[len < sizeof buf ? len : sizeof buf - 1] = '\0';
+    fprintf(stderr, "xbit: %d-bit driver, %s-bit peer\n",
+            (int)sizeof(void *) * 8, buf);
+    XCHECK(strcmp(buf, bar + 1) != 0);
     XCHECK(shared_recv("x.to-driver", buf, sizeof buf, &len, 20000));
     XCHECK(len != 10 || memcmp(buf, "hello-peer", 10) != 0);
     proc_sleep_ms(50); /* let the peer block in its wait */
@@ -618,7 +629,9 @@ int role_xbit_driver(const char *exe)
 
 START_TEST(two_processes_exchange_everything)
 {
-    int h = role_start("xbit-driver", "self");
+    char arg[16];
+    snprintf(arg, sizeof arg, "self|%d", (int)sizeof(void *) * 8);
+    int h = role_start("xbit-driver", arg);
     ck_assert_int_ge(h, 0);
     ck_assert_int_eq(proc_wait(h, 90000), 0);
 }
