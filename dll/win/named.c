@@ -45,6 +45,7 @@
  * process exited and the file was opened anew.
  */
 #include <windows.h>
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ PSECURITY_DESCRIPTOR shared__win_named_sd(int kind, int published)
         SetLastError((DWORD)-rc);
         return NULL;
     }
-    int n = _snwprintf(sddl, 512, L"D:P(A;;%ls;;;%ls)(A;;%ls;;;SY)",
+    int n = _snwprintf(sddl, 512, L"O:%lsD:P(A;;%ls;;;%ls)(A;;%ls;;;SY)", g_sid,
                        k_all[kind], g_sid, k_all[kind]);
     if (n > 0 && published && k_read[kind])
         n = _snwprintf(sddl + n, 512 - (size_t)n, L"(A;;%ls;;;AU)",
@@ -310,6 +311,31 @@ static int open_file(const shared__home *h, uint64_t deadline)
     }
 }
 
+/* An existing mapping a writer opened must be owned by this user, as the
+ * ones this library makes are (the owner in its DACL): one made first by
+ * another user, whose DACL would then let that user in, is refused with
+ * SHARED_EACCESS (ERROR_INVALID_OWNER), as POSIX checks the object's uid.
+ * Read-only openers take any owner. */
+static int owned_by_me(HANDLE h)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PSID owner = NULL, me = NULL;
+    DWORD err = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
+                                &owner, NULL, NULL, NULL, &sd);
+    if (err != 0)
+        return os_error(err);
+    int rc = 0;
+    if (!ConvertStringSidToSidW(g_sid, &me)) {
+        rc = os_error(GetLastError());
+    } else if (!owner || !EqualSid(owner, me)) {
+        shared__set_os_error(ERROR_INVALID_OWNER);
+        rc = SHARED_EACCESS;
+    }
+    LocalFree(me);
+    LocalFree(sd);
+    return rc;
+}
+
 /* Creates or opens the mapping of home h (g_map). */
 static int open_mapping(const shared__home *h)
 {
@@ -341,7 +367,9 @@ static int open_mapping(const shared__home *h)
                                lo, wname);
     DWORD err = GetLastError();
     LocalFree(sd);
-    return g_map ? 0 : os_error(err);
+    if (!g_map)
+        return os_error(err);
+    return err == ERROR_ALREADY_EXISTS ? owned_by_me(g_map) : 0;
 }
 
 /* Maps the whole object and checks that it holds a region. */

@@ -199,6 +199,14 @@ START_TEST(private_and_published_dacls_read_back)
     HANDLE h = OpenFileMappingW(READ_CONTROL, FALSE, w);
     ck_assert_ptr_nonnull(h);
     check_dacl(h, SE_KERNEL_OBJECT, ace, 2, "private mapping");
+    PSECURITY_DESCRIPTOR osd = NULL;
+    PSID owner = NULL;
+    ck_assert_uint_eq(GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                                      OWNER_SECURITY_INFORMATION, &owner, NULL,
+                                      NULL, NULL, &osd),
+                      0);
+    ck_assert(owner && EqualSid(owner, ace[0].sid)); /* the user, no group */
+    LocalFree(osd);
     CloseHandle(h);
     wname(w, 160, "Local", "shared.", g_other);
     h = OpenFileMappingW(READ_CONTROL, FALSE, w);
@@ -390,6 +398,20 @@ START_TEST(global_flag_gives_global_names)
 }
 END_TEST
 
+/* A security descriptor as the library gives its objects: owned by this
+ * user (LocalFree it). */
+static PSECURITY_DESCRIPTOR own_sd(void)
+{
+    wchar_t *sid = NULL, sddl[256];
+    PSECURITY_DESCRIPTOR sd = NULL;
+    ck_assert(ConvertSidToStringSidW(user_sid(), &sid));
+    swprintf(sddl, 256, L"O:%lsD:P(A;;0xf001f;;;%ls)", sid, sid);
+    LocalFree(sid);
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        sddl, SDDL_REVISION_1, &sd, NULL));
+    return sd;
+}
+
 /* Same-named objects that are not an instance of this layout: a mutex
  * (another type: SHARED_ENAMECLASH), a smaller mapping and a mapping of
  * the right size with foreign bytes (SHARED_EVERSION, never formatted). */
@@ -404,15 +426,34 @@ START_TEST(same_named_objects_are_refused)
                      100 - SHARED_ENAMECLASH);
     CloseHandle(mx);
 
-    HANDLE small = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
-                                      PAGE_READWRITE, 0, 4096, w);
-    ck_assert_ptr_nonnull(small);
+    SECURITY_ATTRIBUTES own = {sizeof own, own_sd(), FALSE};
+    HANDLE little = CreateFileMappingW(INVALID_HANDLE_VALUE, &own,
+                                       PAGE_READWRITE, 0, 4096, w);
+    ck_assert_ptr_nonnull(little);
     ck_assert_int_eq(run(0, g_name, "open", ""), 100 - SHARED_EVERSION);
     ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
                      100 - SHARED_EVERSION);
-    CloseHandle(small);
+    CloseHandle(little);
 
-    HANDLE big = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
+    /* Made first by someone else (here: owned by SYSTEM, with a DACL that
+     * lets everyone in): a writer refuses it, a reader may read it. */
+    PSECURITY_DESCRIPTOR sd = NULL;
+    ck_assert(ConvertStringSecurityDescriptorToSecurityDescriptorW(
+        L"O:SYD:(A;;GA;;;WD)", SDDL_REVISION_1, &sd, NULL));
+    SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
+    HANDLE squat = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE,
+                                      0, (DWORD)sizeof(shared__region), w);
+    DWORD err = GetLastError();
+    LocalFree(sd);
+    if (squat) {
+        ck_assert_int_eq(run(0, g_name, "open", ""), 100 - SHARED_EACCESS);
+        CloseHandle(squat);
+    } else {
+        /* Windows: no privilege to give the object another owner. */
+        ck_assert_uint_eq(err, ERROR_INVALID_OWNER);
+    }
+
+    HANDLE big = CreateFileMappingW(INVALID_HANDLE_VALUE, &own, PAGE_READWRITE,
                                     0, (DWORD)sizeof(shared__region), w);
     ck_assert_ptr_nonnull(big);
     unsigned char *v = MapViewOfFile(big, FILE_MAP_WRITE, 0, 0, 0);
@@ -426,6 +467,7 @@ START_TEST(same_named_objects_are_refused)
     ck_assert_uint_eq(((shared__header *)v)->layout_id, SHARED_LAYOUT_ID);
     UnmapViewOfFile(v);
     CloseHandle(big);
+    LocalFree(own.lpSecurityDescriptor);
 }
 END_TEST
 
