@@ -87,7 +87,7 @@ static void cleanup_shm(void)
         return;
     while ((e = readdir(d))) {
         const char *p = strstr(e->d_name, tag);
-        if (!p || (p != e->d_name && p[-1] != '-') ||
+        if (!p || (p != e->d_name && p[-1] != '-' && p[-1] != '.') ||
             (p[tl] != '\0' && p[tl] != '-'))
             continue;
         char path[300];

@@ -228,10 +228,14 @@ int shared_open(const char *name, uint32_t flags)
     if (rc)
         return rc;
     guard_take();
-    int state = atomic_load(&g_home_state);
-    if (state != HOME_NONE) {
-        /* Chosen already (or being chosen by another thread's open). */
-        rc = state == HOME_FIXED && g_home.named && g_home.flags == flags &&
+    while (atomic_load(&g_home_state) == HOME_OPENING) {
+        guard_give(); /* another thread's open is attaching: its outcome */
+        shared__backend_sleep_ms(1);
+        guard_take();
+    }
+    if (atomic_load(&g_home_state) == HOME_FIXED) {
+        /* Chosen already: the same open again is fine. */
+        rc = g_home.named && g_home.flags == flags &&
                      strcmp(g_home.name, name) == 0
                  ? 0
                  : SHARED_EATTACHED;

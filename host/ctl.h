@@ -52,6 +52,7 @@ int ctl_send(ctl_opts *o);
 int ctl_recv(ctl_opts *o);
 int ctl_peers(ctl_opts *o);
 int ctl_repair(ctl_opts *o); /* ctl_repair.c */
+int ctl_flush(ctl_opts *o);  /* ctl_repair.c */
 
 /* Listings shared by stats, dump and peers (JSON: an array, no newline).
  * Return the library's result. */

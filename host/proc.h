@@ -82,8 +82,9 @@ FILE *proc_fopen(const char *path, const char *mode);
 void proc_console_utf8(void);
 
 /* POSIX: a message if SHARED_INSTANCE is set but not 1..32 characters from
- * A-Z a-z 0-9 . _ - (the library's rule), else NULL. Windows: always NULL
- * (one state per DLL file; SHARED_INSTANCE is not used). */
+ * A-Z a-z 0-9 . _ - not starting with '.' (the library's rule; any path
+ * when SHARED_INSTANCE_FLAGS says file), else NULL. Windows: always NULL
+ * (the library reports a bad name as SHARED_EINVAL). */
 const char *proc_instance_error(void);
 
 #endif /* SHARED_HOST_PROC_H */

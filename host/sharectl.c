@@ -77,6 +77,11 @@ static const command k_commands[] = {
      "detached holder, prints its pid and returns once it holds the state.\n"
      "`sharectl hold --stop PID` ends it (only a sharectl that uses the\n"
      "state), and with it the state if no other process uses it."},
+    {"flush", ctl_flush, 0, 0, "flush",
+     "For a state kept in a file (--file PATH): writes every change made\n"
+     "so far to the file and waits until the storage reports it durable\n"
+     "(msync + fsync; FlushViewOfFile + FlushFileBuffers). Exit 2 for any\n"
+     "other home."},
     {"repair", ctl_repair, 0, 0, "repair --yes",
      "When every call times out or reports corruption because the lock\n"
      "is damaged (POSIX): takes the lock by force (re-initialises it),\n"
@@ -119,7 +124,8 @@ static const option k_options[] = {
 
 static void general_help(FILE *out)
 {
-    fprintf(out, "usage: sharectl COMMAND [ARGS] [OPTIONS] [--] [ARGS]\n\n"
+    fprintf(out, "usage: sharectl [HOME] COMMAND [ARGS] [OPTIONS] [--] "
+                 "[ARGS]\n\n"
                  "State shared between processes through shared.dll /\n"
                  "libshared.so. Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
@@ -141,13 +147,26 @@ static void general_help(FILE *out)
         "Text: keys and values given as arguments are UTF-8 (on Windows read "
         "from\nthe Unicode command line); JSON output is UTF-8, with "
         "\"value_base64\" for\nbytes that are not UTF-8.\n\n"
-        "Environment: SHARED_INSTANCE=NAME (POSIX) selects a separate state; "
-        "NAME is 1..32\ncharacters from A-Z a-z 0-9 . _ - (Windows: one "
-        "state per shared.dll file).\n\n"
+        "HOME (before the command) chooses where the state lives instead "
+        "of the default\n(the DLL's section / the build's shared memory "
+        "object):\n"
+        "  --instance NAME  a named instance (NAME: 1..%d characters from "
+        "A-Z a-z\n                   0-9 . _ -, not starting with '.')\n"
+        "  --file PATH      a state kept in a file: outlives every process\n"
+        "  --published      the creator writes; other users may read "
+        "(--readonly)\n"
+        "  --readonly       open an existing instance for reading only: "
+        "writes exit 7\n"
+        "  --global         Windows: Global\\ instead of Local\\ (all "
+        "sessions)\n"
+        "Environment: SHARED_INSTANCE=NAME (1..32 characters, as "
+        "--instance; a path\nwith SHARED_INSTANCE_FLAGS=file) and "
+        "SHARED_INSTANCE_FLAGS=published,readonly,\nglobal,file do the same "
+        "for every program using the library.\n\n"
         "Exit codes: 0 ok, 1 other failure, 2 invalid input, 3 not "
         "found,\n4 timed out, 5 full, 6 corrupt section, 7 system error, "
         "8 version\nconflict (cas), 9 wrong type or overflow (add).\n",
-        SHARED_DEFAULT_TIMEOUT_MS);
+        SHARED_DEFAULT_TIMEOUT_MS, SHARED_NAME_MAX);
 }
 
 static void command_help(const command *c)
@@ -155,12 +174,19 @@ static void command_help(const command *c)
     printf("usage: sharectl %s\n\n%s\n", c->usage, c->help);
 }
 
+/* The home chosen with --instance / --file (NULL: the default) and its
+ * SHARED_OPEN_* flags. */
+static const char *g_home;
+static uint32_t g_home_flags;
+
 int ctl_fail(const char *what, int err)
 {
     fprintf(stderr, "sharectl: %s: %s (%s)", what, shared_strerror(err),
             shared_errname(err));
-    if (err == SHARED_ESYSTEM || err == SHARED_EACCESS ||
-        err == SHARED_ENAMECLASH)
+    if (err == SHARED_EACCESS && (g_home_flags & SHARED_OPEN_READONLY))
+        fprintf(stderr, " [opened --readonly: writes are refused]");
+    else if (err == SHARED_ESYSTEM || err == SHARED_EACCESS ||
+             err == SHARED_ENAMECLASH)
         fprintf(stderr, " [os error %u]", (unsigned)shared_last_os_error());
     fputc('\n', stderr);
     if (err == SHARED_ENOTFOUND)
@@ -200,6 +226,8 @@ void ctl_note_fresh(void)
 void ctl_warn_unheld(void)
 {
     shared_statistics st = {.size = sizeof st};
+    if (g_home_flags & SHARED_OPEN_FILE)
+        return; /* a file keeps the state without a holder */
     if (shared_stats(&st) != 0 || !st.created_here || st.peers > 1)
         return;
     fprintf(stderr,
@@ -339,10 +367,83 @@ static const command *find_command(const char *name)
     return NULL;
 }
 
+/* The HOME options before the command: consumed from argv (argv[0] is
+ * moved up). Returns 0, or CTL_USAGE. */
+static int parse_home(int *argc, char ***argv)
+{
+    char **a = *argv;
+    int i = 1;
+    uint32_t flags = 0;
+    for (; i < *argc; i++) {
+        if (strcmp(a[i], "--instance") == 0 || strcmp(a[i], "--file") == 0) {
+            if (i + 1 == *argc)
+                return ctl_usage("%s needs a value", a[i]);
+            if (g_home)
+                return ctl_usage("give one --instance or --file");
+            if (a[i][2] == 'f')
+                flags |= SHARED_OPEN_FILE;
+            g_home = a[++i];
+        } else if (strcmp(a[i], "--published") == 0) {
+            flags |= SHARED_OPEN_PUBLISHED;
+        } else if (strcmp(a[i], "--readonly") == 0) {
+            flags |= SHARED_OPEN_READONLY;
+        } else if (strcmp(a[i], "--global") == 0) {
+            flags |= SHARED_OPEN_GLOBAL;
+        } else {
+            break;
+        }
+    }
+    if (flags && !g_home)
+        return ctl_usage("--published, --readonly and --global need "
+                         "--instance NAME or --file PATH");
+    g_home_flags = flags;
+    a[i - 1] = a[0];
+    *argv = a + (i - 1);
+    *argc -= i - 1;
+    return 0;
+}
+
+/* Opens the home chosen with parse_home, and passes it on to the programs
+ * sharectl starts (hold --background) through the environment. */
+static int open_home(void)
+{
+    static const struct {
+        uint32_t flag;
+        const char *word;
+    } k[] = {{SHARED_OPEN_PUBLISHED, "published"},
+             {SHARED_OPEN_READONLY, "readonly"},
+             {SHARED_OPEN_GLOBAL, "global"},
+             {SHARED_OPEN_FILE, "file"}};
+    char words[64] = "";
+    if (!g_home)
+        return 0;
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (g_home_flags & k[i].flag) {
+            if (words[0])
+                strcat(words, ",");
+            strcat(words, k[i].word);
+        }
+    }
+    int rc = shared_open(g_home, g_home_flags);
+    if (rc == SHARED_EINVAL)
+        return ctl_usage("'%.80s' is not a valid %s", g_home,
+                         g_home_flags & SHARED_OPEN_FILE
+                             ? "path"
+                             : "instance name (1..32 characters from A-Z "
+                               "a-z 0-9 . _ -, not starting with '.')");
+    if (rc)
+        return ctl_fail(g_home, rc);
+    proc_setenv("SHARED_INSTANCE", g_home);
+    proc_setenv("SHARED_INSTANCE_FLAGS", words);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     argv = proc_utf8_argv(&argc, argv);
     proc_console_utf8();
+    if (parse_home(&argc, &argv))
+        return CTL_USAGE;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         general_help(argc < 2 ? stderr : stdout);
@@ -380,9 +481,11 @@ int main(int argc, char **argv)
     }
     if (o.npos < c->min_args || o.npos > c->max_args)
         return ctl_usage("usage: sharectl %s", c->usage);
-    const char *bad = proc_instance_error();
+    const char *bad = g_home ? NULL : proc_instance_error();
     if (bad)
         return ctl_usage("%s", bad);
+    if ((rc = open_home()) != 0)
+        return rc;
     proc_binary_stdio();
     rc = c->run(&o);
     fflush(stdout);

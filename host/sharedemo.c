@@ -32,12 +32,14 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: sharedemo [--workers N] [--ops K] [--handoffs H] "
-        "[--kill-one]\n\n"
+        "[--kill-one]\n                 [--instance NAME]\n\n"
         "Starts N worker processes (1..%d, default 4) that each add 1 to a\n"
         "shared counter K times (0..100000000, default 1000) and pass a "
         "token\naround a ring H times (0..1000000, default 20), then "
         "verifies the totals.\n--kill-one kills a worker while it holds "
-        "the lock; the totals must still\nbe exact. The progress bar "
+        "the lock; the totals must still\nbe exact. --instance NAME runs "
+        "it in the named instance NAME instead of\nthe default home. The "
+        "progress bar "
         "counts all the work: ops and hand-offs.\n",
         DEMO_MAX_WORKERS);
 }
@@ -71,6 +73,21 @@ static int parse(int argc, char **argv, parent *pa, int *worker)
         }
         if (strcmp(a, "--kill-one") == 0) {
             pa->kill_one = 1;
+            continue;
+        }
+        if (strcmp(a, "--instance") == 0) {
+            /* The workers inherit it through the environment. */
+            if (i + 1 >= argc)
+                return usage_error("--instance needs a name");
+            int rc = shared_open(argv[++i], 0);
+            if (rc) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "--instance '%.40s': %s (%s)",
+                         argv[i], shared_strerror(rc), shared_errname(rc));
+                return usage_error(msg);
+            }
+            proc_setenv("SHARED_INSTANCE", argv[i]);
+            proc_setenv("SHARED_INSTANCE_FLAGS", "");
             continue;
         }
         size_t o = 0;

@@ -214,6 +214,7 @@ static const role_entry k_roles[] = {
     {"scribble", role_scribble},
     {"named", role_named},
     {"named-retry", role_named_retry},
+    {"named-race", role_named_race},
 };
 
 int role_main(const char *role, const char *arg)

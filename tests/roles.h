@@ -48,6 +48,7 @@ int role_fork_attach(const char *arg); /* fork while a thread attaches */
 /* test_named.c */
 int role_named(const char *arg);       /* FLAGS|NAME|CMD|ARG  see there */
 int role_named_retry(const char *arg); /* NAME|OTHER  open after a failure */
+int role_named_race(const char *arg);  /* NAME  8 threads open it at once */
 
 /* test_stack.c */
 int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */

@@ -19,7 +19,8 @@ cleanup() {
         [ ${#RUN[@]} -eq 1 ] && kill "$bg_pid" 2>/dev/null
     fi
     rm -rf "$TMP"
-    rm -f /dev/shm/shared-*-"$SHARED_INSTANCE" 2>/dev/null
+    rm -f /dev/shm/shared."$SHARED_INSTANCE" /dev/shm/shared."$SHARED_INSTANCE"-* \
+        2>/dev/null
 }
 trap cleanup EXIT
 
@@ -262,7 +263,7 @@ expect "full channel is not a full table" \
 # A damaged slot (POSIX: one byte of its value changed in the shared
 # memory object, found by its key bytes): list and dump still show the
 # readable keys, warn on stderr and exit 0; set replaces the damaged key.
-shm="$(ls /dev/shm/shared-*-"$SHARED_INSTANCE" 2>/dev/null | head -n1)"
+shm="$(ls /dev/shm/shared."$SHARED_INSTANCE" 2>/dev/null | head -n1)"
 if [ -n "$shm" ]; then
     check "set a key to damage" 0 -- set dmg.key "some value"
     off="$(grep -obUa 'dmg\.key' "$shm" | head -n1 | cut -d: -f1)"
@@ -283,6 +284,50 @@ fi
 
 check "reset --yes" 0 -- reset --yes
 check "list after reset" 0 "" -- list
+
+# Homes: --instance NAME is a state of its own, beside SHARED_INSTANCE's;
+# --readonly reads a published instance and refuses every write; --file
+# keeps the state in a file after every process exited.
+inst="$SHARED_INSTANCE-b"
+check "--instance with a bad name is usage" 2 -- --instance 'a/b' get k
+expect_err "bad instance name explained" 'not a valid instance name'
+check "--readonly without a home is usage" 2 -- --readonly get k
+check "--readonly of a missing instance is not found" 3 -- \
+    --instance "$inst" --readonly get k
+expect_err "missing instance named" 'SHARED_ENOINSTANCE'
+check "set in the default home" 0 -- set home.k default
+"${RUN[@]}" --instance "$inst" --published hold --seconds 60 \
+    >"$TMP/ihold" 2>&1 &
+ihold=$!
+for _ in $(seq 1 100); do grep -q holding "$TMP/ihold" && break; sleep 0.1; done
+check "--instance set" 0 -- --instance "$inst" --published set home.k named
+check "--instance get" 0 "named" -- --instance "$inst" --published get home.k
+check "the default home is apart" 0 "default" -- get home.k
+check "--readonly get" 0 "named" -- --instance "$inst" --readonly get home.k
+check "--readonly set is refused" 7 -- --instance "$inst" --readonly set home.k x
+expect_err "read-only write is SHARED_EACCESS" 'SHARED_EACCESS'
+check "--readonly add is refused" 7 -- --instance "$inst" --readonly add n 1
+check "--readonly list" 0 -- --instance "$inst" --readonly list
+check "unchanged by the reader" 0 "named" -- \
+    --instance "$inst" --published get home.k
+check "flush of a named instance is usage" 2 -- \
+    --instance "$inst" --published flush
+kill "$ihold" 2>/dev/null; wait "$ihold" 2>/dev/null
+if [ ${#RUN[@]} -eq 1 ]; then   # native: a POSIX path
+    state="$TMP/state.shared"
+    check "--file set" 0 -- --file "$state" set f.k kept
+    check "--file add" 0 "5" -- --file "$state" add f.n 5
+    check "--file flush" 0 -- --file "$state" flush
+    check "--file keeps values" 0 "kept" -- --file "$state" get f.k
+    check "--file --readonly get" 0 "5" -- --file "$state" --readonly get f.n
+    check "--file --readonly del is refused" 7 -- \
+        --file "$state" --readonly del f.k
+    printf 'not a state file' >"$TMP/foreign"
+    check "--file of a foreign file" 6 -- --file "$TMP/foreign" get k
+    expect_err "foreign file is SHARED_EVERSION" 'SHARED_EVERSION'
+    expect "foreign file left alone" \
+        test "$(cat "$TMP/foreign")" = 'not a state file'
+fi
 
 echo "sharectl: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

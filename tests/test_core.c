@@ -98,6 +98,37 @@ START_TEST(any_header_mismatch_is_eversion)
 }
 END_TEST
 
+/* A named instance is shared across bitness and compilers: its check
+ * ignores bitness and build id, and compares the layout id instead. */
+START_TEST(named_header_check_compares_the_layout_id)
+{
+    shared__header saved = R->hdr;
+    ck_assert_uint_eq(R->hdr.layout_id, SHARED_LAYOUT_ID);
+    ck_assert_code(shared__region_check_named(R), SHARED_OK);
+    R->hdr.bitness = saved.bitness == 32u ? 64u : 32u;
+    R->hdr.build_id = saved.build_id + 1u;
+    ck_assert_code(shared__region_check_named(R), SHARED_OK);
+    ck_assert_code(shared__region_check(R), SHARED_EVERSION);
+    R->hdr = saved;
+#define MISMATCH(field, value)                                                 \
+  do {                                                                         \
+    R->hdr.field = (value);                                                    \
+    ck_assert_msg(shared__region_check_named(R) == SHARED_EVERSION, #field);   \
+    R->hdr.field = saved.field;                                                \
+    ck_assert_code(shared__region_check_named(R), SHARED_OK);                  \
+  } while (0)
+    MISMATCH(magic, saved.magic ^ 1u);
+    MISMATCH(layout_version, saved.layout_version + 1u);
+    MISMATCH(header_size, saved.header_size + 8u);
+    MISMATCH(region_size, saved.region_size - 1u);
+    MISMATCH(max_keys, saved.max_keys + 1u);
+    MISMATCH(value_max, saved.value_max * 2u);
+    MISMATCH(journal_max, saved.journal_max + 1u);
+    MISMATCH(layout_id, saved.layout_id + 1u);
+#undef MISMATCH
+}
+END_TEST
+
 /* ---- crash at every step ---------------------------------------------- */
 
 static jmp_buf g_jmp;
@@ -446,6 +477,7 @@ Suite *core_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, fresh_region_passes_the_header_check);
     tcase_add_test(tc, any_header_mismatch_is_eversion);
+    tcase_add_test(tc, named_header_check_compares_the_layout_id);
     tcase_add_test(tc, crash_during_insert);
     tcase_add_test(tc, crash_during_update);
     tcase_add_test(tc, crash_during_delete);

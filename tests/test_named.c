@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#  include <sys/mman.h>
 #  include <sys/stat.h>
 #  include <unistd.h>
 #endif
@@ -45,6 +46,14 @@ static void named_teardown(void)
     proc_kill_all();
     remove(g_file);
     remove(g_marker);
+#ifndef _WIN32
+    /* Instances whose holder was killed stay until their next user. */
+    char obj[96];
+    snprintf(obj, sizeof obj, "/shared.%s", g_name);
+    shm_unlink(obj);
+    snprintf(obj, sizeof obj, "/shared.%s", g_other);
+    shm_unlink(obj);
+#endif
 }
 
 /* k=v into key and value. */
@@ -217,6 +226,16 @@ int role_named(const char *arg)
             rc = shared_set("tx.new", "created", 7);
         if (rc == 0)
             return role_park(rest);
+    } else if (strcmp(cmd, "ro-timeout") == 0) {
+        /* A reader meeting an open transaction polls until its timeout. */
+        uint32_t len;
+        shared_set_timeout(300);
+        uint64_t t0 = proc_now_ms();
+        rc = shared_get(rest, NULL, 0, &len, NULL);
+        uint64_t took = proc_now_ms() - t0;
+        CHECK(rc == SHARED_ETIMEDOUT);
+        CHECK(took >= 250 && took < 3000);
+        return 0;
     } else if (strcmp(cmd, "flush") == 0) {
         rc = shared_flush();
     } else if (strcmp(cmd, "twice") == 0) {
@@ -329,6 +348,40 @@ int role_named_retry(const char *arg)
     return holds("retry", "yes");
 }
 
+/* role named-race NAME: 8 threads open NAME at once; every one gets 0
+ * (the same open again), none SHARED_EATTACHED. */
+static const char *g_race_name;
+
+static void race_open(void *rc)
+{
+    *(int *)rc = shared_open(g_race_name, 0);
+}
+
+int role_named_race(const char *arg)
+{
+    int rc[8];
+    void *args[8];
+    g_race_name = arg;
+    for (int i = 0; i < 8; i++)
+        args[i] = &rc[i];
+    if (run_parallel(8, race_open, args) != 0)
+        return 2;
+    for (int i = 0; i < 8; i++)
+        if (rc[i])
+            return FAIL(rc[i]);
+    return shared_set("race", "ok", 2) == 0 ? holds("race", "ok") : 1;
+}
+
+START_TEST(threads_opening_the_same_instance_at_once_all_succeed)
+{
+    for (int round = 0; round < 20; round++) {
+        int h = role_start("named-race", g_name);
+        ck_assert_int_ge(h, 0);
+        ck_assert_int_eq(proc_wait(h, 30000), 0);
+    }
+}
+END_TEST
+
 START_TEST(a_failed_open_leaves_no_home_chosen)
 {
     char arg[160];
@@ -384,6 +437,33 @@ START_TEST(a_published_instance_is_read_only_for_readers)
 }
 END_TEST
 
+START_TEST(a_dead_writers_change_is_recovered_by_the_next_writer)
+{
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "tx.a=old-a"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "tx.b=old-b"),
+                     0);
+    char tmark[128];
+    snprintf(tmark, sizeof tmark, "%s.tx", g_marker);
+    remove(tmark);
+    int tx = start(SHARED_OPEN_PUBLISHED, g_name, "tx-die", tmark, tmark);
+    /* Open transaction: a reader never takes the lock, it times out. */
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "ro-timeout", "tx.a"),
+                     0);
+    proc_kill(tx); /* dies holding the lock, the transaction open */
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "ro-timeout", "tx.a"),
+                     0);
+    /* The next writer takes the lock and undoes the dead one's change. */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "tx.a=old-a"),
+                     0);
+    ck_assert_int_eq(
+        run(SHARED_OPEN_READONLY, g_name, "readonly", "tx.a=old-a"), 0);
+    remove(tmark);
+    proc_kill(h);
+}
+END_TEST
+
 #ifndef _WIN32
 START_TEST(another_user_reads_a_published_instance_only)
 {
@@ -401,6 +481,7 @@ START_TEST(another_user_reads_a_published_instance_only)
     ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "pub.k=v1"),
                      0);
     proc_kill(h);
+    remove(g_marker);
     /* A private instance can not be opened by another user at all. */
     h = start(0, g_other, "hold", g_marker, g_marker);
     ck_assert_int_eq(
@@ -453,6 +534,21 @@ static void write_file(const char *path, const void *data, size_t len)
 #endif
 }
 
+START_TEST(a_scribbled_closed_flag_does_not_lock_writers_out_of_a_file)
+{
+    uint32_t one = 1;
+    int h = start(SHARED_OPEN_FILE, g_file, "hold", g_marker, g_marker);
+    FILE *f = fopen(g_file, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)offsetof(shared__header, closed), 0), 0);
+    ck_assert_uint_eq(fwrite(&one, sizeof one, 1, f), 1);
+    fclose(f);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "c.k=v"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "c.k=v"), 0);
+    proc_kill(h);
+}
+END_TEST
+
 START_TEST(a_foreign_or_short_file_is_eversion)
 {
     write_file(g_file, "not a state file\n", 17);
@@ -497,6 +593,20 @@ START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
     ck_assert_int_eq(
         run(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open", ""),
         100 - SHARED_EVERSION);
+#ifndef _WIN32
+    /* POSIX: the robust mutex is laid out per bitness, so a file of the
+     * other bitness is refused (Windows shares it: a kernel mutex). */
+    remove(g_file);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "d.k=value"), 0);
+    uint32_t other = sizeof(void *) == 8 ? 32u : 64u;
+    FILE *f = fopen(g_file, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)offsetof(shared__header, bitness), 0), 0);
+    ck_assert_uint_eq(fwrite(&other, sizeof other, 1, f), 1);
+    fclose(f);
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "expect", "d.k=value"),
+                     100 - SHARED_EVERSION);
+#endif
     /* A fresh file, its slots then overwritten. */
     remove(g_file);
     ck_assert_int_eq(run(SHARED_OPEN_FILE, g_file, "set", "d.k=value"), 0);
@@ -512,6 +622,38 @@ START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
 }
 END_TEST
 
+START_TEST(the_environment_chooses_the_home_too)
+{
+    const char *old = getenv("SHARED_INSTANCE_FLAGS");
+    char saved[64] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    /* A bad flag word is SHARED_EINVAL at the first call. */
+    proc_setenv("SHARED_INSTANCE_FLAGS", "published,bogus");
+    int h = role_start("attach", g_name);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 100 - SHARED_EINVAL);
+    /* "file": SHARED_INSTANCE is a path; the file home is created there
+     * (exit 10: created here) and then found by the next process. */
+    proc_setenv("SHARED_INSTANCE_FLAGS", "file");
+    h = role_start("attach", g_file);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 10);
+    h = role_start("attach", g_file);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0);
+    /* "readonly" of a missing instance: SHARED_ENOINSTANCE. */
+    proc_setenv("SHARED_INSTANCE_FLAGS", "readonly");
+    h = role_start("attach", g_other);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 100 - SHARED_ENOINSTANCE);
+    proc_setenv("SHARED_INSTANCE_FLAGS", saved);
+    FILE *f = fopen(g_file, "rb");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+}
+END_TEST
+
 Suite *named_suite(void)
 {
     Suite *s = suite_create("named");
@@ -523,15 +665,20 @@ Suite *named_suite(void)
     tcase_add_test(tc, open_twice_same_is_ok_other_is_eattached);
     tcase_add_test(tc, readonly_open_of_a_missing_instance_is_enoinstance);
     tcase_add_test(tc, a_failed_open_leaves_no_home_chosen);
+    tcase_add_test(tc, threads_opening_the_same_instance_at_once_all_succeed);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
+    tcase_add_test(tc, a_dead_writers_change_is_recovered_by_the_next_writer);
 #ifndef _WIN32
     tcase_add_test(tc, another_user_reads_a_published_instance_only);
 #endif
     tcase_add_test(tc, a_file_home_outlives_its_processes);
     tcase_add_test(tc, a_file_home_recovers_a_transaction_killed_half_way);
+    tcase_add_test(tc,
+                   a_scribbled_closed_flag_does_not_lock_writers_out_of_a_file);
     tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
     tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
+    tcase_add_test(tc, the_environment_chooses_the_home_too);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,16 +13,17 @@
  *   gone; the next process starts with an empty section. A DLL loaded from
  *   another file path is another image with its own, separate section.
  * - Lifetime (POSIX): the state lives in a shared memory object named
- *   `/shared-<uid>-<build id>` (plus `-<SHARED_INSTANCE>` when that
- *   environment variable is set), created mode 0600: only the same user
- *   shares it. It mirrors Windows: every process registers as a peer on its
+ *   `/shared-<uid>-<build id>`, created mode 0600: only the same user
+ *   shares it (SHARED_INSTANCE chooses a named instance instead: see
+ *   shared_open). It mirrors Windows: every process registers as a peer on its
  *   first call and leaves at exit; the last one to leave removes the object,
  *   so the next first user starts empty. If every registered process died
  *   without leaving (killed), the next process to attach finds no live peer
  *   and wipes the state before using it.
  * - Bitness (Windows): 32- and 64-bit builds of shared.dll are different
  *   images with different sections, and the section's header records the
- *   bitness: 32- and 64-bit processes never share state. Likewise only
+ *   bitness: 32- and 64-bit processes never share the section (a named
+ *   instance they do share: see shared_open). Likewise only
  *   processes that load the same DLL file share it: ship one shared.dll in
  *   one folder for every program of a product, or load it by full path.
  * - Peers: a process that dies without leaving is removed from the registry
@@ -162,8 +163,8 @@ extern "C" {
   XX(ECHANNELS, -23, "every channel holds messages (SHARED_CHANNELS)")         \
   XX(ECHANFULL, -24, "channel holds SHARED_CHANNEL_DEPTH messages")            \
   XX(EPEERS, -25, "SHARED_MAX_PEERS processes already attached")               \
-  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")      \
-  XX(EATTACHED, -27, "this process already uses another home (shared_open)") \
+  XX(EWAITERS, -26, "256 threads already wait (Windows waiter table)")         \
+  XX(EATTACHED, -27, "this process already uses another home (shared_open)")   \
   XX(ENOINSTANCE, -28, "no such named instance (read-only opens create none)")
 
 typedef enum shared_error {
@@ -526,13 +527,21 @@ SHARED_API int shared_repair(uint32_t flags);
  */
 /* Creator writes; processes of other users may open it read-only
  * (SHARED_OPEN_READONLY). Without it an instance is private: only the
- * creating user (and SYSTEM / root) can open it at all. */
+ * creating user (and SYSTEM / root, which the OS never stops) can open it
+ * at all. POSIX: mode 0644 instead of 0600; a writer must open a published
+ * instance with this flag (a private open refuses an object others can
+ * read, SHARED_EACCESS). */
 #define SHARED_OPEN_PUBLISHED 0x1u
 /* Open an existing instance for reading only: get, foreach, inspect, wait,
  * stats, channels and peers work; every call that would write (set, cas,
- * add, del, lock, send, recv, reset, repair) returns SHARED_EACCESS. The
- * process is not registered as a peer. It never creates an instance
- * (SHARED_ENOINSTANCE). */
+ * add, del, lock, send, recv, reset, repair, flush) returns
+ * SHARED_EACCESS. The process is not registered as a peer and never takes
+ * the lock: where a writer would read under the lock (a transaction open,
+ * a key changing under every lock-free attempt) it polls, backing off
+ * from 1 to 16 ms, until the process timeout (SHARED_ETIMEDOUT); a wait
+ * polls within its own timeout. A writer that died mid-change is
+ * recovered by the next writer, never by a reader. It never creates an
+ * instance (SHARED_ENOINSTANCE). */
 #define SHARED_OPEN_READONLY 0x2u
 /* Windows: the mapping lives in Global\ (all sessions) instead of Local\
  * (this session); creating it needs SeCreateGlobalPrivilege (a service
@@ -579,8 +588,9 @@ SHARED_API int shared_open(const char *name, uint32_t flags);
  * what was flushed is guaranteed, and a later change may be lost or leave
  * its key SHARED_ECORRUPT (never a crash). Takes the lock, so no change is
  * half-made while the file is written.
- * Errors: SHARED_EINVAL (this home is not kept in a file), SHARED_ESYSTEM,
- * SHARED_ETIMEDOUT, attach errors.
+ * Errors: SHARED_EINVAL (this home is not kept in a file), SHARED_EACCESS
+ * (opened read-only), SHARED_EINTX (the calling thread holds a
+ * transaction), SHARED_ESYSTEM, SHARED_ETIMEDOUT, attach errors.
  */
 SHARED_API int shared_flush(void);
 

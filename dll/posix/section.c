@@ -375,6 +375,9 @@ static int open_readonly(shared__region **out, uint64_t deadline)
     struct flock fl = lock_range(F_RDLCK, READER_BYTE, 1);
     if (rc == 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0)
         rc = sys_error(errno);
+    /* Its last writer removed it as this process opened it: gone. */
+    if (rc == 0 && g_kind != KIND_FILE && atomic_load(&r->hdr.closed))
+        rc = SHARED_ENOINSTANCE;
     if (rc) {
         if (r)
             munmap(r, sizeof *r);
@@ -413,7 +416,9 @@ static int file_locked(int fd, shared__region **r, int *made)
     struct stat st;
     if (fstat(fd, &st) != 0)
         return sys_error(errno);
-    if (!S_ISREG(st.st_mode))
+    /* Not a state file at all: refused before anything else is asked. */
+    if (!S_ISREG(st.st_mode) ||
+        (st.st_size != 0 && (uint64_t)st.st_size != sizeof **r))
         return SHARED_EVERSION;
     if (st.st_uid != geteuid() || (st.st_mode & foreign_bits()) != 0) {
         shared__set_os_error(EPERM);
@@ -421,8 +426,6 @@ static int file_locked(int fd, shared__region **r, int *made)
     }
     if (st.st_size == 0 && ftruncate(fd, (off_t)sizeof **r) != 0)
         return sys_error(errno);
-    if (st.st_size != 0 && (uint64_t)st.st_size != sizeof **r)
-        return SHARED_EVERSION;
     if (!(*r = map(fd)))
         return sys_error(errno);
     int writers = held(fd, ATTACH_BYTE, 1);
@@ -440,7 +443,9 @@ static int file_locked(int fd, shared__region **r, int *made)
     if (rc)
         return rc;
     if (writers) {
-        /* In use: a cleared ready flag is damage, repaired in place. */
+        /* In use: a cleared ready flag, or a closed flag (a file home is
+         * never closed), is damage, repaired in place. */
+        atomic_store(&(*r)->hdr.closed, 0);
         if (!is_ready(*r))
             shared__region_publish(*r);
         return 0;

@@ -201,17 +201,20 @@ const char *proc_instance_error(void)
 {
     static char msg[200];
     const char *inst = getenv("SHARED_INSTANCE");
+    const char *flags = getenv("SHARED_INSTANCE_FLAGS");
     if (!inst || !*inst)
         return NULL;
     size_t len = strlen(inst);
-    if (len <= 32 &&
+    if (flags && strstr(flags, "file"))
+        return NULL; /* a path: the library checks it */
+    if (len <= 32 && inst[0] != '.' &&
         strspn(inst, "abcdefghijklmnopqrstuvwxyz"
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len)
         return NULL;
     snprintf(
         msg, sizeof msg,
         "SHARED_INSTANCE='%.40s%s' is not a valid instance name: use 1..32 "
-        "characters from A-Z a-z 0-9 . _ -",
+        "characters from A-Z a-z 0-9 . _ -, not starting with '.'",
         inst, len > 40 ? "..." : "");
     return msg;
 }
