@@ -311,17 +311,43 @@ static int open_file(const shared__home *h, uint64_t deadline)
     }
 }
 
+/* 1 if every entry of `dacl` is for `me` or SYSTEM (nobody else let in). */
+static int dacl_private(const ACL *dacl, PSID me)
+{
+    unsigned char sy[SECURITY_MAX_SID_SIZE];
+    DWORD n = sizeof sy;
+    if (!dacl || !CreateWellKnownSid(WinLocalSystemSid, NULL, sy, &n))
+        return 0; /* no DACL: everyone has access */
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACCESS_ALLOWED_ACE *ace = NULL;
+        if (!GetAce((PACL)dacl, i, (void **)&ace))
+            return 0;
+        if (ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE)
+            continue; /* a deny entry lets nobody in */
+        PSID who = (PSID)&ace->SidStart;
+        if (!EqualSid(who, me) && !EqualSid(who, (PSID)sy))
+            return 0;
+    }
+    return 1;
+}
+
 /* An existing mapping a writer opened must be owned by this user, as the
  * ones this library makes are (the owner in its DACL): one made first by
  * another user, whose DACL would then let that user in, is refused with
  * SHARED_EACCESS (ERROR_INVALID_OWNER), as POSIX checks the object's uid.
- * Read-only openers take any owner. */
-static int owned_by_me(HANDLE h)
+ * A private open also refuses one whose DACL lets anyone else in (a
+ * published instance: open it with SHARED_OPEN_PUBLISHED), as POSIX
+ * refuses a private open of an object others can read. Read-only openers
+ * take any owner. */
+static int check_existing(HANDLE h, int published)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
     PSID owner = NULL, me = NULL;
-    DWORD err = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
-                                &owner, NULL, NULL, NULL, &sd);
+    PACL dacl = NULL;
+    DWORD err =
+        GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                        OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                        &owner, NULL, &dacl, NULL, &sd);
     if (err != 0)
         return os_error(err);
     int rc = 0;
@@ -329,6 +355,9 @@ static int owned_by_me(HANDLE h)
         rc = os_error(GetLastError());
     } else if (!owner || !EqualSid(owner, me)) {
         shared__set_os_error(ERROR_INVALID_OWNER);
+        rc = SHARED_EACCESS;
+    } else if (!published && !dacl_private(dacl, me)) {
+        shared__set_os_error(ERROR_ACCESS_DENIED);
         rc = SHARED_EACCESS;
     }
     LocalFree(me);
@@ -369,7 +398,9 @@ static int open_mapping(const shared__home *h)
     LocalFree(sd);
     if (!g_map)
         return os_error(err);
-    return err == ERROR_ALREADY_EXISTS ? owned_by_me(g_map) : 0;
+    if (err != ERROR_ALREADY_EXISTS)
+        return 0;
+    return check_existing(g_map, (h->flags & SHARED_OPEN_PUBLISHED) != 0);
 }
 
 /* Maps the whole object and checks that it holds a region. */

@@ -261,6 +261,10 @@ START_TEST(private_and_published_dacls_read_back)
     ck_assert_ptr_nonnull(h);
     CloseHandle(h);
     CloseHandle(m);
+    /* A private open of the published instance: refused (it lets others
+     * read), as on POSIX; a published open of it writes. */
+    ck_assert_int_eq(run(0, g_other, "set", "k=v"), 100 - SHARED_EACCESS);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_other, "set", "k=v"), 0);
     proc_kill(a);
     proc_kill(b);
 }
