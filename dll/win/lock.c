@@ -108,6 +108,10 @@ int shared__win_lock_open(uint64_t instance)
                  (unsigned long long)SHARED_BUILD_ID,
                  (unsigned long long)instance);
     snprintf(name, sizeof name, "%s-lock", prefix);
+    /* The section: the handle it has, even if the id was rewritten since
+     * (as before named instances). A named instance: the same name only. */
+    if (g_mutex && !home->named && !g_named)
+        return 0;
     if (g_mutex && strcmp(name, g_name) == 0)
         return 0;
     MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 96);
