@@ -21,7 +21,7 @@ static const suite_fn k_suites[] = {
     stack_suite,
     threads_suite,   hostile_suite,  named_suite,
 #ifdef SHARED_TEST_WIN
-    selfcheck_suite, identity_suite,
+    selfcheck_suite, identity_suite, namedwin_suite,
 #else
     attach_suite,   robust_suite,
 #endif

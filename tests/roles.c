@@ -204,6 +204,9 @@ static const role_entry k_roles[] = {
 #endif
 #ifdef SHARED_TEST_WIN
     {"wait-threads", role_wait_threads},
+    {"nw-ro-view", role_nw_ro_view},
+    {"xbit-driver", role_xbit_driver},
+    {"xbit-peer", role_xbit_peer},
 #endif
     {"tx-big", role_tx_big},
     {"threads", role_threads},

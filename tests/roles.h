@@ -63,6 +63,10 @@ int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */
 
 /* tests/win/test_identity.c */
 int role_wait_threads(const char *arg); /* STEP:N  N threads wait, stay */
+/* tests/win/test_named_win.c */
+int role_nw_ro_view(const char *arg);   /* NAME|FLAGS  read-only view check */
+int role_xbit_driver(const char *arg);  /* EXE|BITS  exchange with a peer */
+int role_xbit_peer(const char *arg);    /* NAME  the driver's other side */
 /* test_threads.c */
 int role_threads(const char *arg); /* PREFIX:ROUNDS  threads doing it all */
 

@@ -50,6 +50,7 @@ Suite *named_suite(void);
 int torture_main(int kills);
 Suite *selfcheck_suite(void); /* Windows only */
 Suite *identity_suite(void);  /* Windows only */
+Suite *namedwin_suite(void);  /* Windows only */
 Suite *attach_suite(void);    /* POSIX only */
 Suite *robust_suite(void);    /* POSIX only */
 

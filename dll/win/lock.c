@@ -3,13 +3,18 @@
  * Global\shared-<build id>-<instance id>-lock, created on first use with an
  * explicit DACL. The instance id is the random identity stored in the
  * section (see section.c), so the lock belongs to this section and to no
- * other copy of the DLL. A holder that dies abandons the mutex; the next
- * waiter gets WAIT_ABANDONED, which becomes SHARED__OWNER_DIED and the
- * recovery path.
+ * other copy of the DLL. A named instance's lock is
+ * <Local|Global>\shared-<layout id>-<instance id>-lock: in the instance's
+ * namespace, named from SHARED_LAYOUT_ID rather than the build id (builds
+ * of both bitnesses share the instance, hence the lock), with the private
+ * DACL of named.c; its events follow the same prefix (wait.c). A holder that
+ * dies abandons the mutex; the next waiter gets WAIT_ABANDONED, which becomes
+ * SHARED__OWNER_DIED and the recovery path.
  */
 #include <windows.h>
 #include <sddl.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "win.h"
 
@@ -24,6 +29,13 @@ static const wchar_t k_sddl_event[] = L"D:P(A;;GA;;;SY)(A;;GA;;;BA)"
 static HANDLE g_mutex;
 static uint64_t g_instance;
 static char g_name[96];
+static wchar_t g_prefix[80];
+static int g_named; /* the lock and events belong to a named instance */
+
+const wchar_t *shared__win_prefix(void)
+{
+    return g_prefix;
+}
 
 uint64_t shared__win_instance(void)
 {
@@ -32,6 +44,9 @@ uint64_t shared__win_instance(void)
 
 const char *shared__backend_object_name(void)
 {
+    const char *named = shared__win_named_name();
+    if (named[0])
+        return named; /* the mapping's name or the file's path */
     return g_mutex ? g_name : "";
 }
 
@@ -48,9 +63,16 @@ static int win_error(DWORD err)
 HANDLE shared__win_object(const wchar_t *name, int mutex)
 {
     PSECURITY_DESCRIPTOR sd = NULL;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            mutex ? k_sddl_mutex : k_sddl_event, SDDL_REVISION_1, &sd, NULL))
+    if (g_named) {
+        sd = shared__win_named_sd(
+            mutex ? SHARED__WIN_SD_MUTEX : SHARED__WIN_SD_EVENT, 0);
+        if (!sd)
+            return NULL;
+    } else if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                   mutex ? k_sddl_mutex : k_sddl_event, SDDL_REVISION_1, &sd,
+                   NULL)) {
         return NULL;
+    }
     SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
     HANDLE h = mutex ? CreateMutexW(&sa, FALSE, name)
                      : CreateEventW(&sa, FALSE, FALSE, name);
@@ -69,18 +91,38 @@ HANDLE shared__win_object(const wchar_t *name, int mutex)
 /* Opens the lock once per process. An existing mutex of that name is the
  * normal case (another process of the group made it). A retried attach
  * (the join failed after this succeeded) keeps the handle it has, and the
- * instance id it was named from, rather than open another one. */
+ * instance id it was named from, rather than open another one; a retry
+ * for another home (shared_open after a failed attach) opens that home's. */
 int shared__win_lock_open(uint64_t instance)
 {
+    const shared__home *home = shared__home_get();
+    char prefix[80], name[96];
     wchar_t wname[96];
-    if (g_mutex)
+    if (home->named)
+        snprintf(prefix, sizeof prefix, "%s\\shared-%016llx-%016llx",
+                 (home->flags & SHARED_OPEN_GLOBAL) ? "Global" : "Local",
+                 (unsigned long long)SHARED_LAYOUT_ID,
+                 (unsigned long long)instance);
+    else
+        snprintf(prefix, sizeof prefix, "Global\\shared-%016llx-%016llx",
+                 (unsigned long long)SHARED_BUILD_ID,
+                 (unsigned long long)instance);
+    snprintf(name, sizeof name, "%s-lock", prefix);
+    /* The section: the handle it has, even if the id was rewritten since
+     * (as before named instances). A named instance: the same name only. */
+    if (g_mutex && !home->named && !g_named)
         return 0;
-    snprintf(g_name, sizeof g_name, "Global\\shared-%016llx-%016llx-lock",
-             (unsigned long long)SHARED_BUILD_ID, (unsigned long long)instance);
-    MultiByteToWideChar(CP_UTF8, 0, g_name, -1, wname, 96);
+    if (g_mutex && strcmp(name, g_name) == 0)
+        return 0;
+    MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 96);
+    g_named = home->named;
     HANDLE h = shared__win_object(wname, 1);
     if (!h)
         return win_error(GetLastError());
+    if (g_mutex)
+        CloseHandle(g_mutex);
+    memcpy(g_name, name, sizeof name);
+    MultiByteToWideChar(CP_UTF8, 0, prefix, -1, g_prefix, 80);
     g_instance = instance;
     g_mutex = h;
     return 0;

@@ -71,3 +71,8 @@ void shared__win_exe_name(char *buf, size_t cap)
         !WideCharToMultiByte(CP_UTF8, 0, base, -1, buf, (int)cap, NULL, NULL))
         buf[0] = '\0';
 }
+
+void shared__backend_sleep_ms(uint32_t ms)
+{
+    Sleep(ms);
+}

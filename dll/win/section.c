@@ -91,7 +91,7 @@ static int self_check(void)
 /* A random 64-bit value, never 0: RtlGenRandom (advapi32, in MinGW, clang
  * and MSVC alike), mixed with the clock and the process and thread ids so
  * that even a failed RtlGenRandom gives distinct ids. */
-static uint64_t random_id(void)
+uint64_t shared__win_random_id(void)
 {
     uint64_t x = 0;
     LARGE_INTEGER qpc;
@@ -109,17 +109,16 @@ static uint64_t random_id(void)
     return x ? x : 1;
 }
 
-/* The section's instance id, publishing one if there is none yet. Only a
+/* The region's instance id, publishing one if there is none yet. Only a
  * hostile writer can put 0 back between our CAS attempts; after a few
  * rounds that is SHARED_ESYSTEM with ERROR_INVALID_DATA (an attach error
  * every function documents). */
-static int instance_id(uint64_t *id)
+static int instance_id(shared__region *r, uint64_t *id)
 {
-    uint64_t seen = atomic_load(&g_region.hdr.instance_id);
+    uint64_t seen = atomic_load(&r->hdr.instance_id);
     for (int i = 0; seen == 0 && i < 4; i++) {
-        uint64_t fresh = random_id();
-        if (atomic_compare_exchange_strong(&g_region.hdr.instance_id, &seen,
-                                           fresh))
+        uint64_t fresh = shared__win_random_id();
+        if (atomic_compare_exchange_strong(&r->hdr.instance_id, &seen, fresh))
             seen = fresh;
     }
     *id = seen;
@@ -129,44 +128,74 @@ static int instance_id(uint64_t *id)
     return SHARED_ESYSTEM;
 }
 
+/* The attached region (the section, or a named instance's view). */
+static shared__region *_Atomic g_active;
+
+/* The section, checked: this DLL's own .shared, of this build, ready. */
+static int open_section(shared__region **r)
+{
+    int rc = self_check();
+    if (rc == 0)
+        rc = shared__region_check(&g_region);
+    if (rc == 0 && atomic_load(&g_region.hdr.ready) != SHARED__READY)
+        rc = SHARED_EVERSION;
+    *r = &g_region;
+    return rc;
+}
+
 /* Runs once per process on the first API call (never in DllMain). A failed
- * attempt returns FALSE, so the next call tries again. */
+ * attempt returns FALSE, so the next call tries again (with the home
+ * chosen then). A read-only process (a named instance opened with
+ * SHARED_OPEN_READONLY, mapped PAGE_READONLY) writes nothing: it opens no
+ * lock and does not register. */
 static BOOL CALLBACK attach_once(PINIT_ONCE once, PVOID param, PVOID *ctx)
 {
-    int *rc = param;
+    int *rc = param, made = 0;
+    const shared__home *home = shared__home_get();
+    shared__region *r = NULL;
     (void)once;
     (void)ctx;
-    *rc = self_check();
-    if (*rc == 0)
-        *rc = shared__region_check(&g_region);
+    *rc = home->named ? shared__win_named_open(home, &r, &made)
+                      : open_section(&r);
+    if (*rc == 0 && shared__readonly()) {
+        g_created = 0;
+        atomic_store(&g_active, r);
+        return TRUE;
+    }
     uint64_t id = 0;
-    if (*rc == 0 && atomic_load(&g_region.hdr.ready) != SHARED__READY)
-        *rc = SHARED_EVERSION;
     if (*rc == 0)
-        *rc = instance_id(&id);
+        *rc = instance_id(r, &id);
     if (*rc == 0)
         *rc = shared__win_lock_open(id);
     if (*rc == 0) {
-        /* The section starts with creator_pid 0 whenever no process holds
-         * it: the first process to attach claims it. */
-        uint32_t none = 0;
         char exe[64];
         int wiped = 0;
-        g_created = atomic_compare_exchange_strong(
-            &g_region.hdr.creator_pid, &none, (uint32_t)GetCurrentProcessId());
+        uint32_t none = 0;
+        /* The section starts with creator_pid 0 whenever no process holds
+         * it: the first process to attach claims it. A named instance was
+         * claimed by the process that formatted it. */
+        g_created = home->named ? made
+                                : atomic_compare_exchange_strong(
+                                      &r->hdr.creator_pid, &none,
+                                      (uint32_t)GetCurrentProcessId());
         shared__win_exe_name(exe, sizeof exe);
         /* `closed` belongs to the POSIX lifetime and is never set here: a
          * set flag is a hostile write, which would make shared__join turn
          * every attach away as "being removed". Clear it (counted). */
-        if (atomic_exchange(&g_region.hdr.closed, 0) != 0)
-            shared__count_corrupt(&g_region);
-        /* No wipe here: the section itself dies with its last process. */
-        *rc = shared__join(&g_region, exe, 0, &wiped);
+        if (atomic_exchange(&r->hdr.closed, 0) != 0)
+            shared__count_corrupt(r);
+        /* No wipe here: the section and a pagefile mapping die with their
+         * last process, and a file keeps its keys. */
+        *rc = shared__join(r, exe, 0, &wiped);
         if (*rc == SHARED__RETRY) /* set again meanwhile: still damage */
             *rc = SHARED_ECORRUPT;
     }
-    if (*rc == 0)
-        shared__win_reap_waiters(&g_region);
+    if (*rc == 0) {
+        shared__win_reap_waiters(r);
+        atomic_store(&g_active, r);
+    } else if (home->named) {
+        shared__win_named_close();
+    }
     return *rc == 0;
 }
 
@@ -176,8 +205,9 @@ BOOL WINAPI DllMain(HINSTANCE dll, DWORD reason, LPVOID reserved)
     (void)dll;
     (void)reserved;
     uint32_t me = shared__self_peer();
-    if (reason == DLL_PROCESS_DETACH && me != UINT32_MAX)
-        shared__peer_leave(&g_region, me, (uint32_t)GetCurrentProcessId());
+    shared__region *r = atomic_load(&g_active);
+    if (reason == DLL_PROCESS_DETACH && me != UINT32_MAX && r)
+        shared__peer_leave(r, me, (uint32_t)GetCurrentProcessId());
     if (reason == DLL_PROCESS_DETACH && !reserved) /* FreeLibrary */
         shared__win_wait_unload();
     return TRUE;
@@ -193,6 +223,6 @@ int shared__backend_attach(shared__region **region)
     int rc = 0;
     if (!InitOnceExecuteOnce(&g_once, attach_once, &rc, NULL))
         return rc ? rc : SHARED_ESYSTEM;
-    *region = &g_region;
+    *region = atomic_load(&g_active);
     return 0;
 }

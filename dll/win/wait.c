@@ -2,7 +2,8 @@
  * wait.c (Windows) - waiting for changes with named events, without
  * PulseEvent and without a reset race: every waiting thread owns an entry
  * of the section's waiter table and an auto-reset event
- * Global\shared-<build id>-<instance id>-w<index>-<gen>.
+ * Global\shared-<build id>-<instance id>-w<index>-<gen> (a named
+ * instance: its own prefix, see lock.c).
  *
  * Waiter: (1) claims a free entry with one CAS of its owner word (pid and
  * tag; the entry it had last first), then writes its process start time;
@@ -96,9 +97,7 @@ static void test_stop(const char *step)
 
 static void event_name(wchar_t *buf, size_t cap, uint32_t idx, uint32_t gen)
 {
-    _snwprintf(buf, cap, L"Global\\shared-%016llx-%016llx-w%u-%u",
-               (unsigned long long)SHARED_BUILD_ID,
-               (unsigned long long)shared__win_instance(), (unsigned)idx,
+    _snwprintf(buf, cap, L"%ls-w%u-%u", shared__win_prefix(), (unsigned)idx,
                (unsigned)(gen & ~READY));
     buf[cap - 1] = L'\0';
 }
