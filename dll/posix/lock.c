@@ -75,8 +75,10 @@ int shared__posix_mutex_init(shared__region *r)
 
 static int timed_lock(pthread_mutex_t *m, uint32_t timeout_ms)
 {
-    if (timeout_ms == 0)
-        return pthread_mutex_trylock(m);
+    /* A free lock is taken without reading the clock for a deadline. */
+    int e = pthread_mutex_trylock(m);
+    if (e != EBUSY || timeout_ms == 0)
+        return e;
     struct timespec ts;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30)
     clockid_t clock = CLOCK_MONOTONIC;
