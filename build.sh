@@ -631,6 +631,7 @@ cmd_test() {
             failed+=("$p"); rc=1
         fi
         preset_checks "$p" || { failed+=("$p(checks)"); rc=1; }
+        xbit_ran "$p" "$out" || { failed+=("$p(named_x86)"); rc=1; }
         count_ctest "$out"
     done
     if maxlimits_test; then
@@ -782,6 +783,18 @@ preset_run_blocker() {
 # preset_checks PRESET [norun]: after ctest, the checks beyond the suite:
 # the .shared section flag of a Windows build, and the installed tree used by
 # examples/ (check_consumer).
+# xbit_ran PRESET LOG: where 32-bit programs run, the 64-bit Windows
+# presets' named_x86 (a 32-bit peer sharing a named instance) must have run,
+# not been skipped: a skip there would hide the cross-bitness check.
+xbit_ran() {
+    case "$1" in mingw|clang-win|clang-cl) ;; *) return 0 ;; esac
+    [ -z "$(win32_run_blocker)" ] || return 0
+    if grep -qE 'named_x86 \.+ *\*\*\*Skipped|named_x86 .*Not Run' "$2"; then
+        echo "named_x86 was skipped in preset $1 although 32-bit programs run here" >&2
+        return 1
+    fi
+}
+
 preset_checks() {
     local p="$1" run="${2:-run}" rc=0 c
     if [ -f "$BUILD/$p/bin/shared.dll" ]; then
