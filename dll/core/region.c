@@ -59,23 +59,11 @@ void shared__region_publish(shared__region *r)
     atomic_store_explicit(&r->hdr.ready, SHARED__READY, memory_order_release);
 }
 
-int shared__region_check(const shared__region *r)
-{
-    shared__header h;
-    /* One private copy of the immutable block, then validate the copy. */
-    memcpy(&h, &r->hdr, offsetof(shared__header, ready));
-    if (h.magic != SHARED__MAGIC ||
-        h.layout_version != SHARED__LAYOUT_VERSION ||
-        h.header_size != sizeof(shared__header) ||
-        h.region_size != sizeof(shared__region) ||
-        h.bitness != SHARED__BITNESS || h.max_keys != SHARED_MAX_KEYS ||
-        h.value_max != SHARED_VALUE_MAX ||
-        h.journal_max != SHARED_JOURNAL_MAX || h.build_id != SHARED_BUILD_ID)
-        return SHARED_EVERSION;
-    return 0;
-}
-
-int shared__region_check_named(const shared__region *r)
+/* Validates the immutable block of the header: the limits and sizes every
+ * home needs, then what identifies the home's builds (named: the layout
+ * id only, so other bitnesses and compilers share it; the section: this
+ * very build). One private copy, then validate the copy. */
+static int header_check(const shared__region *r, int named)
 {
     shared__header h;
     memcpy(&h, &r->hdr, offsetof(shared__header, ready));
@@ -84,9 +72,22 @@ int shared__region_check_named(const shared__region *r)
         h.header_size != sizeof(shared__header) ||
         h.region_size != sizeof(shared__region) ||
         h.max_keys != SHARED_MAX_KEYS || h.value_max != SHARED_VALUE_MAX ||
-        h.journal_max != SHARED_JOURNAL_MAX || h.layout_id != SHARED_LAYOUT_ID)
+        h.journal_max != SHARED_JOURNAL_MAX)
+        return SHARED_EVERSION;
+    if (named ? h.layout_id != SHARED_LAYOUT_ID
+              : h.bitness != SHARED__BITNESS || h.build_id != SHARED_BUILD_ID)
         return SHARED_EVERSION;
     return 0;
+}
+
+int shared__region_check(const shared__region *r)
+{
+    return header_check(r, 0);
+}
+
+int shared__region_check_named(const shared__region *r)
+{
+    return header_check(r, 1);
 }
 
 int shared__key_check(const char *key, uint32_t *len)

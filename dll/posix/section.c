@@ -334,6 +334,21 @@ static void keep_fd(int fd)
     g_fd_pid = getpid();
 }
 
+/* Ends an open: on success keeps fd (and its locks) and hands out the
+ * mapping; on an error releases both. Returns rc. */
+static int map_done(int rc, int fd, shared__region *r, shared__region **out)
+{
+    if (rc) {
+        if (r)
+            munmap(r, sizeof *r);
+        close(fd);
+        return rc;
+    }
+    keep_fd(fd);
+    *out = r;
+    return 0;
+}
+
 /*
  * Read-only: opens the home O_RDONLY and maps it PROT_READ. Never creates
  * (SHARED_ENOINSTANCE), formats or repairs anything: an object a writer is
@@ -378,15 +393,7 @@ static int open_readonly(shared__region **out, uint64_t deadline)
     /* Its last writer removed it as this process opened it: gone. */
     if (rc == 0 && g_kind != KIND_FILE && atomic_load(&r->hdr.closed))
         rc = SHARED_ENOINSTANCE;
-    if (rc) {
-        if (r)
-            munmap(r, sizeof *r);
-        close(fd);
-        return rc;
-    }
-    keep_fd(fd);
-    *out = r;
-    return 0;
+    return map_done(rc, fd, r, out);
 }
 
 /* 1 if the first bytes of the header are all zero: a file sized but
@@ -496,15 +503,7 @@ static int open_file(shared__region **out, uint64_t deadline, int *made)
         }
         sleep_ms(1);
     }
-    if (rc) {
-        if (r)
-            munmap(r, sizeof *r);
-        close(fd);
-        return rc;
-    }
-    keep_fd(fd);
-    *out = r;
-    return 0;
+    return map_done(rc, fd, r, out);
 }
 
 /* Maps the home: creates it, or opens an existing one. */
