@@ -92,7 +92,8 @@ static uint64_t draw_version(shared__region *r, uint64_t old)
 /*
  * After the index missed `key` (hint h): scans the slots whose hint says
  * "free" or is h. A used slot with hint 0 has a damaged hint, and one with
- * hint h was left out of a damaged index: repair either, and if it holds
+ * hint h that the index lacks was left out of a damaged index (one it
+ * holds is another key with the same hint): repair either, and if it holds
  * `key`, that is the key's slot (1, copy in *cur). A corrupt slot with
  * hint h answers for the key: SHARED_ECORRUPT. Otherwise 0, with the first
  * free slot in cur->slot, or NO_SLOT when the table is full.
@@ -117,6 +118,8 @@ static int scan_free(shared__region *r, const char *key, uint32_t klen,
             return rc;
         if (rc != 0)
             continue; /* corrupt: neither free nor usable */
+        if (hint == h && shared__index_has(r, i, h))
+            continue; /* another key of the same hint, indexed: healthy */
         shared__count_corrupt(r);
         shared__struct_open(r);
         if (hint == 0)

@@ -167,6 +167,20 @@ void shared__index_build(shared__region *r)
     }
 }
 
+int shared__index_has(shared__region *r, uint32_t slot, uint32_t hint)
+{
+    uint64_t v = (uint64_t)hint << 32 | slot;
+    uint32_t e = idx_home(hint);
+    for (uint32_t p = 0; p < SHARED__INDEX_SIZE; p++, e = idx_next(e)) {
+        uint64_t x = LOAD(&r->index[e]);
+        if (x == v)
+            return 1;
+        if (x == 0)
+            return 0;
+    }
+    return 0;
+}
+
 void shared__index_add(shared__region *r, uint32_t slot, uint32_t hint)
 {
     if (idx_put(r, (uint64_t)hint << 32 | slot) != 0)

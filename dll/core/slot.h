@@ -42,6 +42,8 @@ int shared__read_slot_as(shared__region *r, uint32_t i, int locked,
  */
 void shared__index_add(shared__region *r, uint32_t slot, uint32_t hint);
 void shared__index_remove(shared__region *r, uint32_t slot, uint32_t hint);
+/* 1 if the index holds the entry of slot `slot` under `hint`. */
+int shared__index_has(shared__region *r, uint32_t slot, uint32_t hint);
 /* Rebuilds the index from the hints. */
 void shared__index_build(shared__region *r);
 
