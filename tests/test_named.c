@@ -622,6 +622,44 @@ START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
 }
 END_TEST
 
+#ifndef _WIN32
+/* Runs `named` in a child that must end within 10 s: its exit code. */
+static int run_bounded(unsigned flags, const char *name, const char *cmd)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%u|%s|%s|", flags, name, cmd);
+    int h = role_start("named", buf);
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 10000);
+    ck_assert_msg(code != PROC_RUNNING, "%s of a FIFO hangs", cmd);
+    return code;
+}
+
+START_TEST(a_fifo_in_place_of_the_home_is_refused_never_a_hang)
+{
+    /* A FIFO at a file home's path, or squatting a named instance's
+     * object (anyone may make one in /dev/shm): opening it for reading
+     * must not block until some writer opens the FIFO. */
+    char obj[128];
+    snprintf(obj, sizeof obj, "/dev/shm/shared.%s", g_name);
+    ck_assert_int_eq(mkfifo(g_file, 0600), 0);
+    ck_assert_int_eq(mkfifo(obj, 0600), 0);
+    ck_assert_int_eq(
+        run_bounded(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open"),
+        100 - SHARED_EVERSION);
+    ck_assert_int_eq(run_bounded(SHARED_OPEN_FILE, g_file, "open"),
+                     100 - SHARED_EVERSION);
+    ck_assert_int_eq(run_bounded(SHARED_OPEN_READONLY, g_name, "open"),
+                     100 - SHARED_EVERSION);
+    ck_assert_int_eq(run_bounded(0, g_name, "open"), 100 - SHARED_EVERSION);
+    struct stat st;
+    ck_assert_int_eq(stat(obj, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode)); /* left as it was */
+    unlink(obj);
+}
+END_TEST
+#endif
+
 START_TEST(the_environment_chooses_the_home_too)
 {
     const char *old = getenv("SHARED_INSTANCE_FLAGS");
@@ -679,6 +717,9 @@ Suite *named_suite(void)
     tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
     tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
     tcase_add_test(tc, the_environment_chooses_the_home_too);
+#ifndef _WIN32
+    tcase_add_test(tc, a_fifo_in_place_of_the_home_is_refused_never_a_hang);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
