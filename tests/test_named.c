@@ -382,6 +382,31 @@ START_TEST(threads_opening_the_same_instance_at_once_all_succeed)
 }
 END_TEST
 
+/* role named-env-open NAME: SHARED_INSTANCE=NAME, read-only and missing,
+ * chose the home and its attach failed; shared_open of that same home
+ * opens it now, so it reports the same error rather than 0. */
+int role_named_env_open(const char *arg)
+{
+    shared_statistics st = {.size = sizeof st};
+    proc_setenv("SHARED_INSTANCE", arg);
+    proc_setenv("SHARED_INSTANCE_FLAGS", "readonly");
+    int rc = shared_stats(&st);
+    if (rc != SHARED_ENOINSTANCE)
+        return FAIL(rc);
+    rc = shared_open(arg, SHARED_OPEN_READONLY);
+    if (rc != SHARED_ENOINSTANCE)
+        return 10 + (rc == 0);
+    return 0;
+}
+
+START_TEST(open_of_the_home_the_environment_failed_to_attach_is_its_error)
+{
+    int h = role_start("named-env-open", g_name);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0);
+}
+END_TEST
+
 START_TEST(a_failed_open_leaves_no_home_chosen)
 {
     char arg[160];
@@ -703,6 +728,8 @@ Suite *named_suite(void)
     tcase_add_test(tc, open_twice_same_is_ok_other_is_eattached);
     tcase_add_test(tc, readonly_open_of_a_missing_instance_is_enoinstance);
     tcase_add_test(tc, a_failed_open_leaves_no_home_chosen);
+    tcase_add_test(
+        tc, open_of_the_home_the_environment_failed_to_attach_is_its_error);
     tcase_add_test(tc, threads_opening_the_same_instance_at_once_all_succeed);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
