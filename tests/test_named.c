@@ -14,7 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef _WIN32
+#ifdef _WIN32
+#  include <direct.h>
+#  define make_dir(path) _mkdir(path)
+#  define remove_dir(path) _rmdir(path)
+#else
+#  define make_dir(path) mkdir(path, 0700)
+#  define remove_dir(path) rmdir(path)
 #  include <sys/mman.h>
 #  include <sys/stat.h>
 #  include <unistd.h>
@@ -597,6 +603,26 @@ START_TEST(a_foreign_or_short_file_is_eversion)
 }
 END_TEST
 
+START_TEST(a_directory_at_the_path_is_not_a_state_file)
+{
+    /* Not a regular file: SHARED_EVERSION, for writers and readers. */
+    ck_assert_int_eq(make_dir(g_file), 0);
+    int rw = run(SHARED_OPEN_FILE, g_file, "set", "k=v");
+    int ro = run(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open", "");
+    remove_dir(g_file);
+    ck_assert_int_eq(rw, 100 - SHARED_EVERSION);
+    ck_assert_int_eq(ro, 100 - SHARED_EVERSION);
+#ifdef _WIN32
+    /* A device (NUL) likewise. */
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, "NUL", "set", "k=v"),
+                     100 - SHARED_EVERSION);
+#else
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, "/dev/null", "set", "k=v"),
+                     100 - SHARED_EVERSION);
+#endif
+}
+END_TEST
+
 /* Overwrites len bytes at offset of the file with `byte`. */
 static void scribble(const char *path, long offset, size_t len, int byte)
 {
@@ -742,6 +768,7 @@ Suite *named_suite(void)
     tcase_add_test(tc,
                    a_scribbled_closed_flag_does_not_lock_writers_out_of_a_file);
     tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
+    tcase_add_test(tc, a_directory_at_the_path_is_not_a_state_file);
     tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
     tcase_add_test(tc, the_environment_chooses_the_home_too);
 #ifndef _WIN32

@@ -478,6 +478,10 @@ static int open_file(shared__region **out, uint64_t deadline, int *made)
     }
     if (fd < 0 && errno == EEXIST)
         fd = open_home(O_RDWR, 0);
+    if (fd < 0 && errno == EISDIR) {
+        shared__set_os_error(EISDIR);
+        return SHARED_EVERSION; /* not a state file (file_locked) */
+    }
     if (fd < 0)
         return sys_error(errno);
     for (;;) {
