@@ -711,6 +711,47 @@ START_TEST(a_fifo_in_place_of_the_home_is_refused_never_a_hang)
 END_TEST
 #endif
 
+#ifndef _WIN32
+/* role named-noleak NAME: shared_open(NAME) must fail (its object is
+ * marked closed under a live holder); then no descriptor of this process
+ * may still name the object (it would hold an attach lock on it). */
+int role_named_noleak(const char *arg)
+{
+    char want[128], path[64], link[256];
+    if (shared_open(arg, 0) == 0)
+        return 3;
+    snprintf(want, sizeof want, "/dev/shm/shared.%s", arg);
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strncmp(link, want, strlen(want)) == 0)
+            return 10;
+    }
+    return 0;
+}
+
+START_TEST(a_failed_open_keeps_no_descriptor_of_the_object)
+{
+    uint32_t one = 1;
+    char obj[128];
+    int h = start(0, g_name, "hold", g_marker, g_marker);
+    snprintf(obj, sizeof obj, "/dev/shm/shared.%s", g_name);
+    FILE *f = fopen(obj, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)offsetof(shared__header, closed), 0), 0);
+    ck_assert_uint_eq(fwrite(&one, sizeof one, 1, f), 1);
+    fclose(f);
+    int c = role_start("named-noleak", g_name);
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(proc_wait(c, 60000), 0);
+    proc_kill(h);
+}
+END_TEST
+#endif
+
 START_TEST(the_environment_chooses_the_home_too)
 {
     const char *old = getenv("SHARED_INSTANCE_FLAGS");
@@ -773,6 +814,7 @@ Suite *named_suite(void)
     tcase_add_test(tc, the_environment_chooses_the_home_too);
 #ifndef _WIN32
     tcase_add_test(tc, a_fifo_in_place_of_the_home_is_refused_never_a_hang);
+    tcase_add_test(tc, a_failed_open_keeps_no_descriptor_of_the_object);
 #endif
     suite_add_tcase(s, tc);
     return s;

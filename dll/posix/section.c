@@ -656,9 +656,7 @@ static int attach(void)
                 forget(r); /* shared_open failed: no home chosen */
             return rc;
         }
-        atomic_store(&g_region, NULL);
-        munmap(r, sizeof *r);
-        g_created = 0;
+        forget(r); /* its descriptor too: no attach lock left on it */
     }
     return SHARED_ETIMEDOUT;
 }
