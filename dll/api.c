@@ -242,13 +242,15 @@ int shared_open(const char *name, uint32_t flags)
         guard_take();
     }
     if (atomic_load(&g_home_state) == HOME_FIXED) {
-        /* Chosen already: the same open again is fine. */
+        /* Chosen already: the same open again is fine, and attaches if the
+         * first attach failed (SHARED_INSTANCE chose it), so that its
+         * error shows here as well. */
         rc = g_home.named && g_home.flags == flags &&
                      strcmp(g_home.name, name) == 0
                  ? 0
                  : SHARED_EATTACHED;
         guard_give();
-        return rc;
+        return rc ? rc : shared__backend_attach(&r);
     }
     g_home.named = 1;
     g_home.flags = flags;

@@ -215,6 +215,10 @@ static const role_entry k_roles[] = {
     {"named", role_named},
     {"named-retry", role_named_retry},
     {"named-race", role_named_race},
+    {"named-env-open", role_named_env_open},
+#ifndef _WIN32
+    {"named-noleak", role_named_noleak},
+#endif
 };
 
 int role_main(const char *role, const char *arg)

@@ -46,9 +46,11 @@ int role_stay(const char *arg); /* MARKER  attach, say so, stay */
 /* posix/test_robust.c */
 int role_fork_attach(const char *arg); /* fork while a thread attaches */
 /* test_named.c */
-int role_named(const char *arg);       /* FLAGS|NAME|CMD|ARG  see there */
-int role_named_retry(const char *arg); /* NAME|OTHER  open after a failure */
-int role_named_race(const char *arg);  /* NAME  8 threads open it at once */
+int role_named(const char *arg);          /* FLAGS|NAME|CMD|ARG  see there */
+int role_named_retry(const char *arg);    /* NAME|OTHER  open after a failure */
+int role_named_race(const char *arg);     /* NAME  8 threads open it at once */
+int role_named_env_open(const char *arg); /* NAME  open after env failed */
+int role_named_noleak(const char *arg);   /* NAME  failed open keeps no fd */
 
 /* test_stack.c */
 int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */
@@ -64,9 +66,9 @@ int role_verify_churn(const char *arg); /* KEY:0:ACKFILE  check what is left */
 /* tests/win/test_identity.c */
 int role_wait_threads(const char *arg); /* STEP:N  N threads wait, stay */
 /* tests/win/test_named_win.c */
-int role_nw_ro_view(const char *arg);   /* NAME|FLAGS  read-only view check */
-int role_xbit_driver(const char *arg);  /* EXE|BITS  exchange with a peer */
-int role_xbit_peer(const char *arg);    /* NAME  the driver's other side */
+int role_nw_ro_view(const char *arg);  /* NAME|FLAGS  read-only view check */
+int role_xbit_driver(const char *arg); /* EXE|BITS  exchange with a peer */
+int role_xbit_peer(const char *arg);   /* NAME  the driver's other side */
 /* test_threads.c */
 int role_threads(const char *arg); /* PREFIX:ROUNDS  threads doing it all */
 

@@ -14,7 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef _WIN32
+#ifdef _WIN32
+#  include <direct.h>
+#  define make_dir(path) _mkdir(path)
+#  define remove_dir(path) _rmdir(path)
+#else
+#  define make_dir(path) mkdir(path, 0700)
+#  define remove_dir(path) rmdir(path)
 #  include <sys/mman.h>
 #  include <sys/stat.h>
 #  include <unistd.h>
@@ -382,6 +388,31 @@ START_TEST(threads_opening_the_same_instance_at_once_all_succeed)
 }
 END_TEST
 
+/* role named-env-open NAME: SHARED_INSTANCE=NAME, read-only and missing,
+ * chose the home and its attach failed; shared_open of that same home
+ * opens it now, so it reports the same error rather than 0. */
+int role_named_env_open(const char *arg)
+{
+    shared_statistics st = {.size = sizeof st};
+    proc_setenv("SHARED_INSTANCE", arg);
+    proc_setenv("SHARED_INSTANCE_FLAGS", "readonly");
+    int rc = shared_stats(&st);
+    if (rc != SHARED_ENOINSTANCE)
+        return FAIL(rc);
+    rc = shared_open(arg, SHARED_OPEN_READONLY);
+    if (rc != SHARED_ENOINSTANCE)
+        return 10 + (rc == 0);
+    return 0;
+}
+
+START_TEST(open_of_the_home_the_environment_failed_to_attach_is_its_error)
+{
+    int h = role_start("named-env-open", g_name);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_eq(proc_wait(h, 30000), 0);
+}
+END_TEST
+
 START_TEST(a_failed_open_leaves_no_home_chosen)
 {
     char arg[160];
@@ -572,6 +603,26 @@ START_TEST(a_foreign_or_short_file_is_eversion)
 }
 END_TEST
 
+START_TEST(a_directory_at_the_path_is_not_a_state_file)
+{
+    /* Not a regular file: SHARED_EVERSION, for writers and readers. */
+    ck_assert_int_eq(make_dir(g_file), 0);
+    int rw = run(SHARED_OPEN_FILE, g_file, "set", "k=v");
+    int ro = run(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open", "");
+    remove_dir(g_file);
+    ck_assert_int_eq(rw, 100 - SHARED_EVERSION);
+    ck_assert_int_eq(ro, 100 - SHARED_EVERSION);
+#ifdef _WIN32
+    /* A device (NUL) likewise. */
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, "NUL", "set", "k=v"),
+                     100 - SHARED_EVERSION);
+#else
+    ck_assert_int_eq(run(SHARED_OPEN_FILE, "/dev/null", "set", "k=v"),
+                     100 - SHARED_EVERSION);
+#endif
+}
+END_TEST
+
 /* Overwrites len bytes at offset of the file with `byte`. */
 static void scribble(const char *path, long offset, size_t len, int byte)
 {
@@ -622,6 +673,85 @@ START_TEST(a_damaged_file_is_refused_or_reported_never_a_crash)
 }
 END_TEST
 
+#ifndef _WIN32
+/* Runs `named` in a child that must end within 10 s: its exit code. */
+static int run_bounded(unsigned flags, const char *name, const char *cmd)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%u|%s|%s|", flags, name, cmd);
+    int h = role_start("named", buf);
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 10000);
+    ck_assert_msg(code != PROC_RUNNING, "%s of a FIFO hangs", cmd);
+    return code;
+}
+
+START_TEST(a_fifo_in_place_of_the_home_is_refused_never_a_hang)
+{
+    /* A FIFO at a file home's path, or squatting a named instance's
+     * object (anyone may make one in /dev/shm): opening it for reading
+     * must not block until some writer opens the FIFO. */
+    char obj[128];
+    snprintf(obj, sizeof obj, "/dev/shm/shared.%s", g_name);
+    ck_assert_int_eq(mkfifo(g_file, 0600), 0);
+    ck_assert_int_eq(mkfifo(obj, 0600), 0);
+    ck_assert_int_eq(
+        run_bounded(SHARED_OPEN_FILE | SHARED_OPEN_READONLY, g_file, "open"),
+        100 - SHARED_EVERSION);
+    ck_assert_int_eq(run_bounded(SHARED_OPEN_FILE, g_file, "open"),
+                     100 - SHARED_EVERSION);
+    ck_assert_int_eq(run_bounded(SHARED_OPEN_READONLY, g_name, "open"),
+                     100 - SHARED_EVERSION);
+    ck_assert_int_eq(run_bounded(0, g_name, "open"), 100 - SHARED_EVERSION);
+    struct stat st;
+    ck_assert_int_eq(stat(obj, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode)); /* left as it was */
+    unlink(obj);
+}
+END_TEST
+#endif
+
+#ifndef _WIN32
+/* role named-noleak NAME: shared_open(NAME) must fail (its object is
+ * marked closed under a live holder); then no descriptor of this process
+ * may still name the object (it would hold an attach lock on it). */
+int role_named_noleak(const char *arg)
+{
+    char want[128], path[64], link[256];
+    if (shared_open(arg, 0) == 0)
+        return 3;
+    snprintf(want, sizeof want, "/dev/shm/shared.%s", arg);
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strncmp(link, want, strlen(want)) == 0)
+            return 10;
+    }
+    return 0;
+}
+
+START_TEST(a_failed_open_keeps_no_descriptor_of_the_object)
+{
+    uint32_t one = 1;
+    char obj[128];
+    int h = start(0, g_name, "hold", g_marker, g_marker);
+    snprintf(obj, sizeof obj, "/dev/shm/shared.%s", g_name);
+    FILE *f = fopen(obj, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, (long)offsetof(shared__header, closed), 0), 0);
+    ck_assert_uint_eq(fwrite(&one, sizeof one, 1, f), 1);
+    fclose(f);
+    int c = role_start("named-noleak", g_name);
+    ck_assert_int_ge(c, 0);
+    ck_assert_int_eq(proc_wait(c, 60000), 0);
+    proc_kill(h);
+}
+END_TEST
+#endif
+
 START_TEST(the_environment_chooses_the_home_too)
 {
     const char *old = getenv("SHARED_INSTANCE_FLAGS");
@@ -665,6 +795,8 @@ Suite *named_suite(void)
     tcase_add_test(tc, open_twice_same_is_ok_other_is_eattached);
     tcase_add_test(tc, readonly_open_of_a_missing_instance_is_enoinstance);
     tcase_add_test(tc, a_failed_open_leaves_no_home_chosen);
+    tcase_add_test(
+        tc, open_of_the_home_the_environment_failed_to_attach_is_its_error);
     tcase_add_test(tc, threads_opening_the_same_instance_at_once_all_succeed);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
@@ -677,8 +809,13 @@ Suite *named_suite(void)
     tcase_add_test(tc,
                    a_scribbled_closed_flag_does_not_lock_writers_out_of_a_file);
     tcase_add_test(tc, a_foreign_or_short_file_is_eversion);
+    tcase_add_test(tc, a_directory_at_the_path_is_not_a_state_file);
     tcase_add_test(tc, a_damaged_file_is_refused_or_reported_never_a_crash);
     tcase_add_test(tc, the_environment_chooses_the_home_too);
+#ifndef _WIN32
+    tcase_add_test(tc, a_fifo_in_place_of_the_home_is_refused_never_a_hang);
+    tcase_add_test(tc, a_failed_open_keeps_no_descriptor_of_the_object);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -85,7 +85,8 @@
  * SHARED_EACCESS, SHARED_ESYSTEM, SHARED_EINVAL (bad SHARED_INSTANCE),
  * SHARED_ETIMEDOUT, SHARED_ECORRUPT (a lock that is not usable),
  * SHARED_EPEERS (SHARED_MAX_PEERS processes already registered), and for a
- * named instance chosen by SHARED_INSTANCE: SHARED_ENOINSTANCE. A process
+ * named instance chosen by SHARED_INSTANCE: SHARED_ENOINSTANCE (and, for a
+ * file home on Windows, SHARED_ENOMEM). A process
  * that opened its home read-only gets SHARED_EACCESS from every write.
  */
 #ifndef SHARED_H

@@ -139,12 +139,15 @@ static void make_name(void)
     }
 }
 
-/* Opens the home's object or file. */
+/* Opens the home's object or file. O_NONBLOCK: a FIFO (or a device) in
+ * its place is opened without waiting for a peer, then refused as not a
+ * regular file, never a hang (it changes nothing for a regular file). */
 static int open_home(int oflag, mode_t mode)
 {
+    oflag |= O_CLOEXEC | O_NONBLOCK;
     if (g_kind == KIND_FILE)
-        return open(g_name, oflag | O_CLOEXEC | O_NOCTTY, mode);
-    return shm_open(g_name, oflag | O_CLOEXEC, mode);
+        return open(g_name, oflag | O_NOCTTY, mode);
+    return shm_open(g_name, oflag, mode);
 }
 
 /* The mode a writer creates the home with, and the permission bits it
@@ -290,7 +293,8 @@ static int open_object(int fd, uint64_t deadline, shared__region **out,
             rc = SHARED_EACCESS;
             break;
         }
-        if (st.st_size != 0 && (uint64_t)st.st_size != sizeof *r) {
+        if (!S_ISREG(st.st_mode) ||
+            (st.st_size != 0 && (uint64_t)st.st_size != sizeof *r)) {
             rc = SHARED_EVERSION;
             break;
         }
@@ -481,6 +485,10 @@ static int open_file(shared__region **out, uint64_t deadline, int *made)
     }
     if (fd < 0 && errno == EEXIST)
         fd = open_home(O_RDWR, 0);
+    if (fd < 0 && errno == EISDIR) {
+        shared__set_os_error(EISDIR);
+        return SHARED_EVERSION; /* not a state file (file_locked) */
+    }
     if (fd < 0)
         return sys_error(errno);
     for (;;) {
@@ -647,9 +655,7 @@ static int attach(void)
                 forget(r); /* shared_open failed: no home chosen */
             return rc;
         }
-        atomic_store(&g_region, NULL);
-        munmap(r, sizeof *r);
-        g_created = 0;
+        forget(r); /* its descriptor too: no attach lock left on it */
     }
     return SHARED_ETIMEDOUT;
 }

@@ -278,9 +278,19 @@ static int open_file(const shared__home *h, uint64_t deadline)
         LocalFree(sd);
         SetLastError(err);
     }
+    DWORD open_err = GetLastError();
+    DWORD attrs = f == INVALID_HANDLE_VALUE && rc == 0
+                      ? GetFileAttributesW(path)
+                      : INVALID_FILE_ATTRIBUTES;
+    SetLastError(open_err);
     free(path);
     if (rc)
         return rc;
+    if (f == INVALID_HANDLE_VALUE && attrs != INVALID_FILE_ATTRIBUTES &&
+        (attrs & FILE_ATTRIBUTE_DIRECTORY)) {
+        shared__set_os_error(ERROR_DIRECTORY);
+        return SHARED_EVERSION; /* not a state file */
+    }
     if (f == INVALID_HANDLE_VALUE) {
         DWORD err = GetLastError();
         if (g_readonly &&
@@ -293,7 +303,7 @@ static int open_file(const shared__home *h, uint64_t deadline)
     g_file = f;
     if (GetFileType(f) != FILE_TYPE_DISK) { /* a device, pipe or console */
         shared__set_os_error(ERROR_BAD_FILE_TYPE);
-        return SHARED_EINVAL;
+        return SHARED_EVERSION; /* not a state file */
     }
     for (;;) {
         LARGE_INTEGER size;
