@@ -177,10 +177,11 @@ static int home_fix(void)
             const char *inst = getenv("SHARED_INSTANCE");
             uint32_t flags = 0;
             memset(&g_home, 0, sizeof g_home);
-            if (inst && *inst) {
-                rc = env_flags(getenv("SHARED_INSTANCE_FLAGS"), &flags);
-                if (rc == 0)
-                    rc = home_check(inst, flags);
+            rc = env_flags(getenv("SHARED_INSTANCE_FLAGS"), &flags);
+            if (rc == 0 && flags && !(inst && *inst))
+                rc = SHARED_EINVAL; /* flags, but no instance to apply to */
+            if (rc == 0 && inst && *inst) {
+                rc = home_check(inst, flags);
                 if (rc == 0) {
                     g_home.named = 1;
                     g_home.flags = flags;

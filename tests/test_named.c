@@ -777,6 +777,17 @@ START_TEST(the_environment_chooses_the_home_too)
     h = role_start("attach", g_other);
     ck_assert_int_ge(h, 0);
     ck_assert_int_eq(proc_wait(h, 30000), 100 - SHARED_ENOINSTANCE);
+    /* Flags without an instance: SHARED_EINVAL, not the default home
+     * opened writable behind the caller's back. */
+    char inst[SHARED_PATH_MAX + 1] = "";
+    if (getenv("SHARED_INSTANCE"))
+        snprintf(inst, sizeof inst, "%s", getenv("SHARED_INSTANCE"));
+    proc_setenv("SHARED_INSTANCE", "");
+    h = role_start("attach", "");
+    ck_assert_int_ge(h, 0);
+    int code = proc_wait(h, 30000);
+    proc_setenv("SHARED_INSTANCE", inst);
+    ck_assert_int_eq(code, 100 - SHARED_EINVAL);
     proc_setenv("SHARED_INSTANCE_FLAGS", saved);
     FILE *f = fopen(g_file, "rb");
     ck_assert_ptr_nonnull(f);

@@ -82,7 +82,8 @@
  * "Attach errors", which every function that reaches the state can return
  * (attaching happens on a process's first call, and again after the state
  * was closed): SHARED_EVERSION, SHARED_ENOTSHARED, SHARED_ENAMECLASH,
- * SHARED_EACCESS, SHARED_ESYSTEM, SHARED_EINVAL (bad SHARED_INSTANCE),
+ * SHARED_EACCESS, SHARED_ESYSTEM, SHARED_EINVAL (bad SHARED_INSTANCE or
+ * SHARED_INSTANCE_FLAGS, or flags without SHARED_INSTANCE),
  * SHARED_ETIMEDOUT, SHARED_ECORRUPT (a lock that is not usable),
  * SHARED_EPEERS (SHARED_MAX_PEERS processes already registered), and for a
  * named instance chosen by SHARED_INSTANCE: SHARED_ENOINSTANCE (and, for a
