@@ -316,9 +316,12 @@ uint32_t shared__hint_scan(shared__region *r, uint32_t from, uint32_t a,
         if (i < from)
             m &= ~0ull << (from - i);
         for (; m != 0; m &= m - 1u) {
-            uint32_t k = lowest_bit(m), h = LOAD(&r->hint[i + k]);
+            uint32_t j = i + lowest_bit(m);
+            if (j >= SHARED_MAX_KEYS) /* never; tells GCC so, too */
+                break;
+            uint32_t h = LOAD(&r->hint[j]);
             if (h == a || h == b)
-                return i + k;
+                return j;
         }
     }
     for (i = i > from ? i : from; i < SHARED_MAX_KEYS; i++) {
