@@ -89,8 +89,21 @@ int proc_start(int argc, const char *const *argv)
         PROCESS_INFORMATION pi;
         memset(&si, 0, sizeof si);
         si.cb = sizeof si;
-        if (!CreateProcessW(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si,
-                            &pi))
+        /* Wine's CreateProcess now and then fails under load: say why, and
+         * try again a few times before giving up. */
+        BOOL ok = FALSE;
+        for (int attempt = 0; !ok && attempt < 4; attempt++) {
+            ok = CreateProcessW(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL,
+                                &si, &pi);
+            if (!ok) {
+                fprintf(stderr,
+                        "proc_start: CreateProcess failed (error %lu)\n",
+                        (unsigned long)GetLastError());
+                if (attempt < 3)
+                    Sleep(50u << attempt);
+            }
+        }
+        if (!ok)
             return -1;
         CloseHandle(pi.hThread);
         g_procs[h] = pi.hProcess;
