@@ -409,10 +409,10 @@ void shared__notify(shared__region *r, const shared__wakeset *set)
     atomic_fetch_add(&r->hdr.changes, 1);
     for (uint32_t word = 0; word < SHARED__WAKESET_WORDS; word++) {
         uint64_t bits = set ? set->bits[word] : ~(uint64_t)0;
-        for (uint32_t b = word * 64u; bits && b < SHARED__WAKE_ANY; b++) {
-            if (bits & 1u)
+        for (; bits; bits &= bits - 1u) { /* each set bit, lowest first */
+            uint32_t b = word * 64u + shared__lowest_bit(bits);
+            if (b < SHARED__WAKE_ANY)
                 atomic_fetch_add(&r->wake[b].seq, 1);
-            bits >>= 1;
         }
     }
     atomic_fetch_add(&r->wake[SHARED__WAKE_ANY].seq, 1);

@@ -32,6 +32,9 @@ typedef struct shared__copy {
     char key[SHARED__KEY_WORDS * 8u];
 } shared__copy;
 
+/* The index of the lowest set bit of m (m != 0). */
+uint32_t shared__lowest_bit(uint64_t m);
+
 /* Formats `r` as an empty region of this build, not yet marked ready. */
 void shared__region_format(shared__region *r);
 

@@ -284,8 +284,7 @@ static uint64_t block_mask(const uint32_t *h, uint32_t a, uint32_t b)
     return m;
 }
 
-/* The lowest set bit of m (not 0). */
-static uint32_t lowest_bit(uint64_t m)
+uint32_t shared__lowest_bit(uint64_t m)
 {
 #if defined(__GNUC__) || defined(__clang__)
     return (uint32_t)__builtin_ctzll(m);
@@ -316,7 +315,7 @@ uint32_t shared__hint_scan(shared__region *r, uint32_t from, uint32_t a,
         if (i < from)
             m &= ~0ull << (from - i);
         for (; m != 0; m &= m - 1u) {
-            uint32_t j = i + lowest_bit(m);
+            uint32_t j = i + shared__lowest_bit(m);
             if (j >= SHARED_MAX_KEYS) /* never; tells GCC so, too */
                 break;
             uint32_t h = LOAD(&r->hint[j]);

@@ -70,7 +70,7 @@ void shared__backend_wake(shared__region *r, const shared__wakeset *set)
     for (uint32_t word = 0; word < SHARED__WAKESET_WORDS; word++) {
         uint64_t bits = set ? set->bits[word] : ~(uint64_t)0;
         for (; bits; bits &= bits - 1) {
-            uint32_t b = word * 64u + (uint32_t)__builtin_ctzll(bits);
+            uint32_t b = word * 64u + shared__lowest_bit(bits);
             if (b < SHARED__WAKE_ANY)
                 wake_bucket(r, b);
         }
