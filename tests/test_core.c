@@ -75,26 +75,29 @@ START_TEST(fresh_region_passes_the_header_check)
 }
 END_TEST
 
+/* Changing `field` of the header to `value` makes `check` refuse it
+ * (SHARED_EVERSION); restoring it makes `check` accept it again. */
+#define MISMATCH(check, field, value)                                          \
+  do {                                                                         \
+    R->hdr.field = (value);                                                    \
+    ck_assert_msg(check(R) == SHARED_EVERSION, #field);                        \
+    R->hdr.field = saved.field;                                                \
+    ck_assert_code(check(R), SHARED_OK);                                       \
+  } while (0)
+
 START_TEST(any_header_mismatch_is_eversion)
 {
     shared__header saved = R->hdr;
-#define MISMATCH(field, value)                                                 \
-  do {                                                                         \
-    R->hdr.field = (value);                                                    \
-    ck_assert_msg(shared__region_check(R) == SHARED_EVERSION, #field);         \
-    R->hdr.field = saved.field;                                                \
-    ck_assert_code(shared__region_check(R), SHARED_OK);                        \
-  } while (0)
-    MISMATCH(magic, saved.magic ^ 1u);
-    MISMATCH(layout_version, saved.layout_version + 1u);
-    MISMATCH(header_size, saved.header_size + 8u);
-    MISMATCH(region_size, saved.region_size - 1u);
-    MISMATCH(bitness, saved.bitness == 32u ? 64u : 32u); /* the other one */
-    MISMATCH(max_keys, saved.max_keys + 1u);
-    MISMATCH(value_max, saved.value_max * 2u);
-    MISMATCH(journal_max, saved.journal_max + 1u);
-    MISMATCH(build_id, saved.build_id + 1u);
-#undef MISMATCH
+    MISMATCH(shared__region_check, magic, saved.magic ^ 1u);
+    MISMATCH(shared__region_check, layout_version, saved.layout_version + 1u);
+    MISMATCH(shared__region_check, header_size, saved.header_size + 8u);
+    MISMATCH(shared__region_check, region_size, saved.region_size - 1u);
+    MISMATCH(shared__region_check, bitness,
+             saved.bitness == 32u ? 64u : 32u); /* the other one */
+    MISMATCH(shared__region_check, max_keys, saved.max_keys + 1u);
+    MISMATCH(shared__region_check, value_max, saved.value_max * 2u);
+    MISMATCH(shared__region_check, journal_max, saved.journal_max + 1u);
+    MISMATCH(shared__region_check, build_id, saved.build_id + 1u);
 }
 END_TEST
 
@@ -110,22 +113,15 @@ START_TEST(named_header_check_compares_the_layout_id)
     ck_assert_code(shared__region_check_named(R), SHARED_OK);
     ck_assert_code(shared__region_check(R), SHARED_EVERSION);
     R->hdr = saved;
-#define MISMATCH(field, value)                                                 \
-  do {                                                                         \
-    R->hdr.field = (value);                                                    \
-    ck_assert_msg(shared__region_check_named(R) == SHARED_EVERSION, #field);   \
-    R->hdr.field = saved.field;                                                \
-    ck_assert_code(shared__region_check_named(R), SHARED_OK);                  \
-  } while (0)
-    MISMATCH(magic, saved.magic ^ 1u);
-    MISMATCH(layout_version, saved.layout_version + 1u);
-    MISMATCH(header_size, saved.header_size + 8u);
-    MISMATCH(region_size, saved.region_size - 1u);
-    MISMATCH(max_keys, saved.max_keys + 1u);
-    MISMATCH(value_max, saved.value_max * 2u);
-    MISMATCH(journal_max, saved.journal_max + 1u);
-    MISMATCH(layout_id, saved.layout_id + 1u);
-#undef MISMATCH
+    MISMATCH(shared__region_check_named, magic, saved.magic ^ 1u);
+    MISMATCH(shared__region_check_named, layout_version,
+             saved.layout_version + 1u);
+    MISMATCH(shared__region_check_named, header_size, saved.header_size + 8u);
+    MISMATCH(shared__region_check_named, region_size, saved.region_size - 1u);
+    MISMATCH(shared__region_check_named, max_keys, saved.max_keys + 1u);
+    MISMATCH(shared__region_check_named, value_max, saved.value_max * 2u);
+    MISMATCH(shared__region_check_named, journal_max, saved.journal_max + 1u);
+    MISMATCH(shared__region_check_named, layout_id, saved.layout_id + 1u);
 }
 END_TEST
 
@@ -721,7 +717,8 @@ END_TEST
  */
 START_TEST(checksum_and_hint_are_the_same_in_every_build)
 {
-    static const unsigned char value[37] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    static const unsigned char value[37] =
+        "0123456789abcdefghijklmnopqrstuvwxyz";
     shared__copy c;
     memset(&c, 0, sizeof c);
     memcpy(c.key, "golden.key", 10);

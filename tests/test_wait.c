@@ -281,10 +281,27 @@ static int count_peer(const shared_peer_info *p, void *ctx)
     return 0;
 }
 
+/* After a waiter was killed: reaps (shared_peers), then keeps changing
+ * KEY (to VALUE) until no waiter is registered, within 5 s. */
+static void reap_until_no_waiter(const char *key, const void *value,
+                                 uint32_t len)
+{
+    shared_statistics st = {.size = sizeof st};
+    int peers = 0;
+    ck_assert_int_ge(shared_peers(count_peer, &peers), 1); /* reaps */
+    for (int i = 0; i < 500; i++) {
+        ck_assert_code(shared_set(key, value, len), SHARED_OK);
+        ck_assert_code(shared_stats(&st), SHARED_OK);
+        if (st.waiters == 0)
+            break;
+        proc_sleep_ms(10);
+    }
+    ck_assert_uint_eq(st.waiters, 0);
+}
+
 START_TEST(a_dead_waiter_leaves_nothing_stuck)
 {
     char arg[64];
-    shared_statistics st = {.size = sizeof st};
     ck_assert_code(shared_set("w.dead", "0", 1), SHARED_OK);
     snprintf(arg, sizeof arg, "w.dead:%llu",
              (unsigned long long)version_of("w.dead"));
@@ -302,16 +319,7 @@ START_TEST(a_dead_waiter_leaves_nothing_stuck)
     ck_assert_int_eq(proc_wait(h, WAIT_MS), 0);
     /* The dead one's registration is cleaned up: by the writer that could
      * not reach it (Windows) or by reaping its peer entry (POSIX). */
-    int peers = 0;
-    ck_assert_int_ge(shared_peers(count_peer, &peers), 1); /* reaps */
-    for (int i = 0; i < 500; i++) {
-        ck_assert_int_ge(shared_set("w.dead", "3", 1), 0);
-        ck_assert_code(shared_stats(&st), SHARED_OK);
-        if (st.waiters == 0)
-            break;
-        proc_sleep_ms(10);
-    }
-    ck_assert_uint_eq(st.waiters, 0);
+    reap_until_no_waiter("w.dead", "3", 1);
 }
 END_TEST
 
@@ -321,7 +329,6 @@ END_TEST
  * or by reaping its peer entry (POSIX). */
 START_TEST(a_waiter_killed_after_a_wake_up_leaves_nothing_stuck)
 {
-    shared_statistics st = {.size = sizeof st};
     uint64_t seen = version_of("w.kw.b");
     int64_t one = 1;
     int h = role_start("ponger", "w.kw:2");
@@ -331,16 +338,7 @@ START_TEST(a_waiter_killed_after_a_wake_up_leaves_nothing_stuck)
     ck_assert_code(shared_wait("w.kw.b", seen, WAIT_MS, &seen), SHARED_OK);
     await_waiters(1); /* waiting again */
     proc_kill(h);
-    int peers = 0;
-    ck_assert_int_ge(shared_peers(count_peer, &peers), 1); /* reaps */
-    for (int i = 0; i < 500; i++) {
-        ck_assert_code(shared_set("w.kw.a", &one, sizeof one), SHARED_OK);
-        ck_assert_code(shared_stats(&st), SHARED_OK);
-        if (st.waiters == 0)
-            break;
-        proc_sleep_ms(10);
-    }
-    ck_assert_uint_eq(st.waiters, 0);
+    reap_until_no_waiter("w.kw.a", &one, sizeof one);
 }
 END_TEST
 

@@ -241,6 +241,20 @@ static int is_ready(shared__region *r)
            SHARED__READY;
 }
 
+/* Formats `r` as a new, empty state made by this process, with a fresh
+ * lock, and publishes it; *made set. */
+static int make_fresh(shared__region *r, int *made)
+{
+    shared__region_format(r);
+    atomic_store(&r->hdr.creator_pid, (uint32_t)getpid());
+    int rc = shared__posix_mutex_init(r);
+    if (rc)
+        return rc;
+    shared__region_publish(r);
+    *made = 1;
+    return 0;
+}
+
 /* Under the creation lock: makes the object if nobody finished it, or
  * repairs a damaged ready flag. *r is the mapping (NULL: not mapped yet);
  * *made is set if this process formatted it. */
@@ -265,14 +279,28 @@ static int make_locked(int fd, shared__region **r, int *made)
         shared__region_publish(*r);
         return 0;
     }
-    shared__region_format(*r);
-    atomic_store(&(*r)->hdr.creator_pid, (uint32_t)getpid());
-    int rc = shared__posix_mutex_init(*r);
-    if (rc)
+    return make_fresh(*r, made);
+}
+
+/* One attempt to make or check the home under the creation lock: runs
+ * `make` while holding it and returns its result (or the unlock's error).
+ * If another live process holds the lock, waits 1 ms and returns
+ * SHARED__RETRY, or SHARED_ETIMEDOUT once `deadline` has passed. */
+static int creation_step(int fd, int (*make)(int, shared__region **, int *),
+                         shared__region **r, int *made, uint64_t deadline)
+{
+    int rc = creation_lock(fd, F_WRLCK);
+    if (rc == 0) {
+        rc = make(fd, r, made);
+        int unlock_rc = creation_lock(fd, F_UNLCK);
+        return rc ? rc : unlock_rc;
+    }
+    if (rc < 0)
         return rc;
-    shared__region_publish(*r);
-    *made = 1;
-    return 0;
+    if (shared__backend_ticks_ms() >= deadline)
+        return SHARED_ETIMEDOUT; /* a live creator is still at work */
+    sleep_ms(1);
+    return SHARED__RETRY;
 }
 
 /* Checks ownership and size, maps, and waits (until `deadline`) for the
@@ -306,21 +334,9 @@ static int open_object(int fd, uint64_t deadline, shared__region **out,
             rc = check_home(r);
             break;
         }
-        rc = creation_lock(fd, F_WRLCK);
-        if (rc == 0) {
-            rc = make_locked(fd, &r, made);
-            int unlock_rc = creation_lock(fd, F_UNLCK);
-            if (rc == 0)
-                rc = unlock_rc;
+        rc = creation_step(fd, make_locked, &r, made, deadline);
+        if (rc != SHARED__RETRY)
             break;
-        }
-        if (rc < 0)
-            break;
-        if (shared__backend_ticks_ms() >= deadline) {
-            rc = SHARED_ETIMEDOUT; /* a live creator is still at work */
-            break;
-        }
-        sleep_ms(1);
     }
     if (rc && r)
         munmap(r, sizeof *r);
@@ -441,14 +457,7 @@ static int file_locked(int fd, shared__region **r, int *made)
         return sys_error(errno);
     int writers = held(fd, ATTACH_BYTE, 1);
     if (!writers && (st.st_size == 0 || never_formatted(*r))) {
-        shared__region_format(*r);
-        atomic_store(&(*r)->hdr.creator_pid, (uint32_t)getpid());
-        int rc = shared__posix_mutex_init(*r);
-        if (rc)
-            return rc;
-        shared__region_publish(*r);
-        *made = 1;
-        return 0;
+        return make_fresh(*r, made);
     }
     int rc = check_home(*r);
     if (rc)
@@ -471,6 +480,17 @@ static int file_locked(int fd, shared__region **r, int *made)
     return 0;
 }
 
+/* file_locked, then this process's attach lock, taken before the creation
+ * lock is released. */
+static int file_attach_locked(int fd, shared__region **r, int *made)
+{
+    int rc = file_locked(fd, r, made);
+    struct flock fl = lock_range(F_RDLCK, ATTACH_BYTE, 1);
+    if (rc == 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0)
+        rc = sys_error(errno);
+    return rc;
+}
+
 /* Opens (creating it if missing) and maps a file home; takes this
  * process's attach lock before the creation lock is released, so the
  * next writer never recovers a file a live writer uses. */
@@ -491,26 +511,9 @@ static int open_file(shared__region **out, uint64_t deadline, int *made)
     }
     if (fd < 0)
         return sys_error(errno);
-    for (;;) {
-        rc = creation_lock(fd, F_WRLCK);
-        if (rc == 0) {
-            rc = file_locked(fd, &r, made);
-            struct flock fl = lock_range(F_RDLCK, ATTACH_BYTE, 1);
-            if (rc == 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0)
-                rc = sys_error(errno);
-            int unlock_rc = creation_lock(fd, F_UNLCK);
-            if (rc == 0)
-                rc = unlock_rc;
-            break;
-        }
-        if (rc < 0)
-            break;
-        if (shared__backend_ticks_ms() >= deadline) {
-            rc = SHARED_ETIMEDOUT;
-            break;
-        }
-        sleep_ms(1);
-    }
+    do
+        rc = creation_step(fd, file_attach_locked, &r, made, deadline);
+    while (rc == SHARED__RETRY);
     return map_done(rc, fd, r, out);
 }
 
