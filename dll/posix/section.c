@@ -491,20 +491,29 @@ static int file_attach_locked(int fd, shared__region **r, int *made)
     return rc;
 }
 
+/* Creates the home with its mode (fchmod: the umask must not narrow it)
+ * or opens the existing one: the descriptor, or -1 with errno set. */
+static int create_or_open(void)
+{
+    int fd = open_home(O_RDWR | O_CREAT | O_EXCL, home_mode());
+    if (fd >= 0 && fchmod(fd, home_mode()) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (fd < 0 && errno == EEXIST)
+        fd = open_home(O_RDWR, 0);
+    return fd;
+}
+
 /* Opens (creating it if missing) and maps a file home; takes this
  * process's attach lock before the creation lock is released, so the
  * next writer never recovers a file a live writer uses. */
 static int open_file(shared__region **out, uint64_t deadline, int *made)
 {
     shared__region *r = NULL;
-    int rc, fd = open_home(O_RDWR | O_CREAT | O_EXCL, home_mode());
-    if (fd >= 0 && fchmod(fd, home_mode()) != 0) {
-        rc = sys_error(errno);
-        close(fd);
-        return rc;
-    }
-    if (fd < 0 && errno == EEXIST)
-        fd = open_home(O_RDWR, 0);
+    int rc, fd = create_or_open();
     if (fd < 0 && errno == EISDIR) {
         shared__set_os_error(EISDIR);
         return SHARED_EVERSION; /* not a state file (file_locked) */
@@ -534,14 +543,7 @@ static int map_object(shared__region **out)
         return rc;
     }
     for (int attempt = 0; attempt < 3; attempt++) {
-        int fd = open_home(O_RDWR | O_CREAT | O_EXCL, home_mode());
-        if (fd >= 0 && fchmod(fd, home_mode()) != 0) {
-            rc = sys_error(errno);
-            close(fd);
-            return rc;
-        }
-        if (fd < 0 && errno == EEXIST)
-            fd = open_home(O_RDWR, 0);
+        int fd = create_or_open();
         if (fd < 0) {
             if (errno == ENOENT)
                 continue; /* removed meanwhile: try to create it */
