@@ -117,6 +117,7 @@ START_TEST(a_two_slot_replace_fails_whole_when_the_journal_is_full)
            sizeof r->slot[b].img);
     atomic_fetch_xor(&r->slot[b].img.value[0], 0xffu);
     atomic_store(&r->hint[b], atomic_load(&r->hint[a]));
+    shared__index_add(r, b, atomic_load(&r->hint[a])); /* lookups reach it */
 
     ck_assert_code(shared_lock(5000), SHARED_OK);
     for (unsigned i = 0; i < SHARED_JOURNAL_MAX - 1u; i++) {
@@ -130,6 +131,49 @@ START_TEST(a_two_slot_replace_fails_whole_when_the_journal_is_full)
     ck_assert_code(shared_rollback(), SHARED_OK);
     ck_assert_code(shared_get("cr.d", buf, sizeof buf, &len, NULL), SHARED_OK);
     ck_assert_mem_eq(buf, "old", 3);
+    ck_assert_code(shared_reset(), SHARED_OK);
+}
+END_TEST
+
+/* A damaged copy of a key whose hint names the key but which the index
+ * does not hold: lookups of the present key never reach it, and once the
+ * key is missing the next set meets it (scanning the hints), settles it and
+ * writes the key over it. Nothing is lost and no second copy is made. */
+START_TEST(a_copy_the_index_lacks_is_settled_once_its_key_is_missing)
+{
+    char buf[16];
+    uint32_t len;
+    ck_assert_code(shared_set("cr.u", "old", 3), SHARED_OK);
+    shared__region *r = live();
+    uint32_t a = live_slot_of(r, "cr.u"), b = 0;
+    while (b < SHARED_MAX_KEYS && (b == a || atomic_load(&r->slot[b].img.meta)))
+        b++;
+    ck_assert_uint_lt(b, SHARED_MAX_KEYS);
+    memcpy((void *)&r->slot[b].img, (void *)&r->slot[a].img,
+           sizeof r->slot[b].img);
+    atomic_fetch_xor(&r->slot[b].img.value[0], 0xffu);
+    atomic_store(&r->hint[b], atomic_load(&r->hint[a])); /* not indexed */
+
+    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "old", 3);
+    ck_assert_code(shared_set("cr.u", "new", 3), SHARED_OK);
+    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(buf, "new", 3);
+    ck_assert_code(shared_del("cr.u"), SHARED_OK);
+    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL),
+                   SHARED_ENOTFOUND);
+    ck_assert_int_eq(corrupt_slots(), 1); /* b, still answering by hint */
+
+    ck_assert_code(shared_set("cr.u", "again", 5), SHARED_OK);
+    ck_assert_int_eq(corrupt_slots(), 0);
+    ck_assert_uint_eq(live_slot_of(r, "cr.u"), b); /* written over its copy */
+    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_mem_eq(buf, "again", 5);
+    shared_statistics st = {.size = sizeof st};
+    ck_assert_code(shared_stats(&st), SHARED_OK);
+    ck_assert_uint_eq(st.keys_used, 1);
     ck_assert_code(shared_reset(), SHARED_OK);
 }
 END_TEST
@@ -271,6 +315,8 @@ Suite *corrupt_suite(void)
     TCase *tc = tcase_with_fixture("corrupt");
     tcase_add_test(tc, garbage_in_a_slot_is_ecorrupt);
     tcase_add_test(tc, foreach_reports_corruption_after_visiting_the_rest);
+    tcase_add_test(tc,
+                   a_copy_the_index_lacks_is_settled_once_its_key_is_missing);
     tcase_add_test(tc, set_and_del_replace_a_corrupt_key);
     tcase_add_test(tc, a_two_slot_replace_fails_whole_when_the_journal_is_full);
     tcase_add_test(tc, reset_repairs_a_corrupt_section);

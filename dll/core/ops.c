@@ -6,9 +6,11 @@
  *
  * Corrupt slots. A slot that fails validation (checksum, meta, key
  * padding) is corrupt; its bytes are untrusted, its key included. It
- * *answers for* key K when its hint equals K's hint, since hints are how
- * every lookup finds K's slot (through the index over the hints, and,
- * when that misses, a scan of the hints themselves). The rules:
+ * *answers for* key K when a lookup of K reaches it: when the index holds
+ * it under K's hint, or, for a lookup that misses in the index (and so
+ * scans the hints themselves), when its hint equals K's. A slot whose hint
+ * alone was scribbled to K's, the index not holding it, answers for K only
+ * once K is missing (or an index rebuild adds it). The rules:
  * - Reads of K (get, wait) meeting a corrupt slot that answers for K report
  *   SHARED_ECORRUPT: it may be K. So do add and cas, which need the old
  *   value or version.
@@ -149,31 +151,54 @@ static int key_words_are(shared__region *r, uint32_t i, const char *key,
     return 1;
 }
 
+/* If slot i is corrupt, detaches it (hint 0) and makes it *own when its
+ * key words are K's and *own is still NO_SLOT: 1, else 0. */
+static int settle_one(shared__region *r, uint32_t i, const char *key,
+                      uint32_t klen, uint32_t *own)
+{
+    shared__copy c;
+    if (shared__read_slot(r, i, 1, &c, NULL, 0) != SHARED_ECORRUPT)
+        return 0;
+    if (*own == NO_SLOT && key_words_are(r, i, key, klen))
+        *own = i;
+    shared__struct_open(r);
+    shared__hint_set(r, i, 0);
+    shared__struct_close(r);
+    return 1;
+}
+
+/* Hint sharers settle_corrupt takes from the index before it scans. */
+#define CHAIN_MAX 16u
+
 /*
  * Before a set or del of K: detaches every corrupt slot answering for K
  * (see the note at the top) but `valid`, K's slot as a lookup found it
- * (or NO_SLOT). Returns how many there were; *own is the first whose key
- * words are K's, or NO_SLOT.
+ * (or NO_SLOT). When the lookup found K through the index, the slots
+ * answering for K are those the index holds under K's hint (a slot whose
+ * hint alone was scribbled to K's is not reached by any lookup; a lookup
+ * that misses scans the hints and meets it then). Otherwise, and when
+ * more than CHAIN_MAX slots share the hint, every hint is scanned.
+ * Returns how many there were; *own is the first whose key words are K's,
+ * or NO_SLOT.
  */
 static int settle_corrupt(shared__region *r, const char *key, uint32_t klen,
                           uint32_t valid, uint32_t *own)
 {
-    uint32_t h = shared__key_hint(key, klen);
+    uint32_t h = shared__key_hint(key, klen), chain[CHAIN_MAX];
+    uint32_t n = valid == NO_SLOT ? CHAIN_MAX + 1u
+                                  : shared__index_slots(r, h, chain, CHAIN_MAX);
     int met = 0;
     *own = NO_SLOT;
-    for (uint32_t i = shared__hint_scan(r, 0, h, h); i < SHARED_MAX_KEYS;
-         i = shared__hint_scan(r, i + 1u, h, h)) {
-        shared__copy c;
-        if (i == valid ||
-            shared__read_slot(r, i, 1, &c, NULL, 0) != SHARED_ECORRUPT)
-            continue;
-        met++;
-        if (*own == NO_SLOT && key_words_are(r, i, key, klen))
-            *own = i;
-        shared__struct_open(r);
-        shared__hint_set(r, i, 0);
-        shared__struct_close(r);
+    if (n <= CHAIN_MAX) {
+        for (uint32_t k = 0; k < n; k++)
+            if (chain[k] != valid)
+                met += settle_one(r, chain[k], key, klen, own);
+        return met;
     }
+    for (uint32_t i = shared__hint_scan(r, 0, h, h); i < SHARED_MAX_KEYS;
+         i = shared__hint_scan(r, i + 1u, h, h))
+        if (i != valid)
+            met += settle_one(r, i, key, klen, own);
     return met;
 }
 

@@ -181,6 +181,25 @@ int shared__index_has(shared__region *r, uint32_t slot, uint32_t hint)
     return 0;
 }
 
+uint32_t shared__index_slots(shared__region *r, uint32_t hint, uint32_t *slot,
+                             uint32_t cap)
+{
+    uint32_t n = 0, e = idx_home(hint);
+    for (uint32_t p = 0; p < SHARED__INDEX_SIZE; p++, e = idx_next(e)) {
+        uint64_t x = LOAD(&r->index[e]);
+        if (x == 0)
+            break;
+        uint32_t i = (uint32_t)x;
+        if ((uint32_t)(x >> 32) != hint || i >= SHARED_MAX_KEYS ||
+            LOAD(&r->hint[i]) != hint)
+            continue;
+        if (n == cap)
+            return cap + 1u;
+        slot[n++] = i;
+    }
+    return n;
+}
+
 void shared__index_add(shared__region *r, uint32_t slot, uint32_t hint)
 {
     if (idx_put(r, (uint64_t)hint << 32 | slot) != 0)

@@ -44,6 +44,10 @@ void shared__index_add(shared__region *r, uint32_t slot, uint32_t hint);
 void shared__index_remove(shared__region *r, uint32_t slot, uint32_t hint);
 /* 1 if the index holds the entry of slot `slot` under `hint`. */
 int shared__index_has(shared__region *r, uint32_t slot, uint32_t hint);
+/* The slots the index holds under `hint` (whose hint is `hint`), at most
+ * cap of them into slot[]: how many, or cap + 1 if there are more. */
+uint32_t shared__index_slots(shared__region *r, uint32_t hint, uint32_t *slot,
+                             uint32_t cap);
 /* Rebuilds the index from the hints. */
 void shared__index_build(shared__region *r);
 
