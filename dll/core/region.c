@@ -1,6 +1,9 @@
 /*
  * region.c - formatting and validating a region, keys, and key lookup.
  */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#  define _POSIX_C_SOURCE 200809L /* strnlen */
+#endif
 #include <string.h>
 #if defined(__SSE2__) || defined(_M_X64) ||                                    \
     (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
@@ -94,9 +97,7 @@ int shared__key_check(const char *key, uint32_t *len)
 {
     if (!key)
         return SHARED_ENULL;
-    uint32_t n = 0;
-    while (n <= SHARED_KEY_MAX && key[n] != '\0')
-        n++;
+    uint32_t n = (uint32_t)strnlen(key, SHARED_KEY_MAX + 1u);
     if (n == 0)
         return SHARED_EKEYEMPTY;
     if (n > SHARED_KEY_MAX)

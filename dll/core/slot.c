@@ -192,6 +192,40 @@ uint32_t shared__key_words_hint(const uint64_t *words, uint32_t klen)
     return (uint32_t)(h >> 32) | 1u;
 }
 
+/*
+ * head_load then head_lanes in one pass, four key words at a time, also
+ * telling whether the key words differ from `expect` (nonzero) or, with
+ * no `expect`, 1.
+ */
+static inline uint64_t head_read(raw_head *h, lanes *l,
+                                 const shared__image *src,
+                                 const uint64_t *expect)
+{
+    uint64_t differ = !expect;
+    h->version = LOAD(&src->version);
+    h->check = LOAD(&src->check);
+    l->a = step(0x243f6a8885a308d3ull, h->meta);
+    l->b = step(0x13198a2e03707344ull, h->version);
+    l->c = 0xa4093822299f31d0ull;
+    l->d = 0x082efa98ec4e6c89ull;
+    for (uint32_t k = 0; k < SHARED__KEY_WORDS; k += 4) {
+        uint64_t w0 = LOAD(&src->key[k]), w1 = LOAD(&src->key[k + 1]);
+        uint64_t w2 = LOAD(&src->key[k + 2]), w3 = LOAD(&src->key[k + 3]);
+        h->key[k] = w0;
+        h->key[k + 1] = w1;
+        h->key[k + 2] = w2;
+        h->key[k + 3] = w3;
+        l->a = step(l->a, w0);
+        l->b = step(l->b, w1);
+        l->c = step(l->c, w2);
+        l->d = step(l->d, w3);
+        if (expect)
+            differ |= (w0 ^ expect[k]) | (w1 ^ expect[k + 1]) |
+                      (w2 ^ expect[k + 2]) | (w3 ^ expect[k + 3]);
+    }
+    return differ;
+}
+
 static inline void head_load(raw_head *dst, const shared__image *src)
 {
     dst->meta = LOAD(&src->meta);
@@ -276,7 +310,7 @@ static int image_read(const shared__image *img, shared__copy *out, void *buf,
                       uint32_t cap, const uint64_t *expect)
 {
     raw_head h;
-    head_load(&h, img);
+    h.meta = LOAD(&img->meta);
     uint32_t state = (uint32_t)(h.meta & 0xffu);
     if (state == SHARED__SLOT_FREE) {
         out->state = SHARED__SLOT_FREE;
@@ -286,8 +320,7 @@ static int image_read(const shared__image *img, shared__copy *out, void *buf,
     uint32_t klen = (uint32_t)((h.meta >> 16) & 0xffu);
     uint32_t vlen = meta_vlen(h.meta);
     if (state != SHARED__SLOT_USED || klen < 1 || klen > SHARED_KEY_MAX ||
-        vlen > SHARED_VALUE_MAX || h.version == 0 ||
-        (h.meta & 0xff000000ull) != 0)
+        vlen > SHARED_VALUE_MAX || (h.meta & 0xff000000ull) != 0)
         return SHARED_ECORRUPT;
     if (type != SHARED_TYPE_BYTES && type != SHARED_TYPE_COUNTER)
         return SHARED_ECORRUPT;
@@ -295,12 +328,11 @@ static int image_read(const shared__image *img, shared__copy *out, void *buf,
         return SHARED_ECORRUPT;
     unsigned char *dst = buf && vlen <= cap ? buf : NULL;
     lanes l;
-    head_lanes(&l, &h);
+    uint64_t differ = head_read(&h, &l, img, expect);
     value_lanes(&l, img->value, vlen, dst);
-    if (lanes_sum(&l) != h.check)
+    if (lanes_sum(&l) != h.check || h.version == 0)
         return SHARED_ECORRUPT;
-    if (!(expect && memcmp(h.key, expect, sizeof h.key) == 0) &&
-        !key_padded(h.key, klen))
+    if (differ && !key_padded(h.key, klen))
         return SHARED_ECORRUPT;
     memcpy(out->key, h.key, sizeof out->key);
     out->state = state;
