@@ -15,6 +15,18 @@
 #  define SHARED__TLS _Thread_local
 #endif
 
+/* One CPU pause, for a bounded spin on a word another process writes. */
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#  include <intrin.h>
+#  define SHARED__PAUSE() _mm_pause()
+#elif defined(__x86_64__) || defined(__i386__)
+#  define SHARED__PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#  define SHARED__PAUSE() __asm__ __volatile__("yield" ::: "memory")
+#else
+#  define SHARED__PAUSE() ((void)0)
+#endif
+
 /* shared__backend_lock: the lock was taken, but its previous holder died
  * holding it. The caller must run shared__recover, then call
  * shared__backend_consistent before unlocking. */
@@ -120,8 +132,8 @@ uint64_t shared__self_start(void);
  */
 typedef struct shared__home {
     int named;
-    uint32_t flags;                   /* SHARED_OPEN_* */
-    char name[SHARED_PATH_MAX + 1];   /* instance name or file path, UTF-8 */
+    uint32_t flags;                 /* SHARED_OPEN_* */
+    char name[SHARED_PATH_MAX + 1]; /* instance name or file path, UTF-8 */
 } shared__home;
 
 /* The home chosen for this process: read by the backend's attach. */

@@ -40,6 +40,28 @@ static uint32_t wake_word(shared__region *r, uint32_t bucket)
     return atomic_load(&r->wake[bucket].seq);
 }
 
+/*
+ * Before a wait sleeps, it polls its bucket's wake word WAKE_SPIN times, a
+ * CPU pause apart (a few microseconds: a pause is 10-50 ns). A change that
+ * comes meanwhile (the answer of a round trip, a stream's next message,
+ * from a process on another core) is then taken without a system call on
+ * either side: the waker finds nobody asleep and wakes nobody. Bounded by
+ * a count, never by the clock; the caller's timeout is checked by the
+ * wait that follows, which a spin only ever shortens.
+ */
+#define WAKE_SPIN 256u
+
+/* 1 if r->wake[bucket].seq moved on from `seq` within the spin. */
+static int spun_to_change(shared__region *r, uint32_t bucket, uint32_t seq)
+{
+    for (uint32_t i = 0; i < WAKE_SPIN; i++) {
+        if (wake_word(r, bucket) != seq)
+            return 1;
+        SHARED__PAUSE();
+    }
+    return 0;
+}
+
 /* Milliseconds left until `deadline` (0 when past). */
 static uint32_t left(uint64_t deadline)
 {
@@ -119,6 +141,8 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
             nap = 0;
             continue;
         }
+        if (spun_to_change(r, bucket, seq))
+            continue;
         rc = shared__backend_wait(r, bucket, seq, ms);
         if (rc)
             return rc;
@@ -211,6 +235,8 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             uint32_t ms = left(deadline);
             if (ms == 0)
                 return timeout_rc;
+            if (spun_to_change(r, bucket, seq))
+                continue; /* still peeking: something was sent */
             int rc = shared__backend_wait(
                 r, bucket, seq, ms < PEEK_SLICE_MS ? ms : PEEK_SLICE_MS);
             if (rc)
@@ -247,6 +273,8 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             return rc;
         if (ms == 0)
             return timeout_rc;
+        if (spun_to_change(r, bucket, seq))
+            continue;
         rc = shared__backend_wait(r, bucket, seq, ms);
         if (rc)
             return rc;
