@@ -87,17 +87,6 @@ static int looks_free(pthread_mutex_t *m)
 #endif
 }
 
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#else
-    __asm__ __volatile__("" ::: "memory");
-#endif
-}
-
 static int before(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec < b->tv_sec ||
@@ -124,7 +113,7 @@ static int spin_lock(pthread_mutex_t *m, clockid_t clock,
                      const struct timespec *deadline)
 {
     for (int i = 0; i < SPIN_POLLS; i++) {
-        cpu_relax();
+        SHARED__PAUSE();
         if (looks_free(m)) {
             int e = pthread_mutex_trylock(m);
             if (e != EBUSY)
