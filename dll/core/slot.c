@@ -76,12 +76,17 @@ static inline uint64_t step(uint64_t lane, uint64_t w)
     return ((x << 23) | (x >> 41)) * SUM_K;
 }
 
-static inline void head_lanes(lanes *l, const raw_head *h)
+static inline void lanes_init(lanes *l, uint64_t meta, uint64_t version)
 {
-    l->a = step(0x243f6a8885a308d3ull, h->meta);
-    l->b = step(0x13198a2e03707344ull, h->version);
+    l->a = step(0x243f6a8885a308d3ull, meta);
+    l->b = step(0x13198a2e03707344ull, version);
     l->c = 0xa4093822299f31d0ull;
     l->d = 0x082efa98ec4e6c89ull;
+}
+
+static inline void head_lanes(lanes *l, const raw_head *h)
+{
+    lanes_init(l, h->meta, h->version);
     for (uint32_t k = 0; k < SHARED__KEY_WORDS; k += 4) {
         l->a = step(l->a, h->key[k]);
         l->b = step(l->b, h->key[k + 1]);
@@ -193,7 +198,8 @@ uint32_t shared__key_words_hint(const uint64_t *words, uint32_t klen)
 }
 
 /*
- * head_load then head_lanes in one pass, four key words at a time, also
+ * Loads an image's fixed part into *h (meta already loaded) and folds it
+ * into the lanes as head_lanes does, four key words at a time, also
  * telling whether the key words differ from `expect` (nonzero) or, with
  * no `expect`, 1.
  */
@@ -204,10 +210,7 @@ static inline uint64_t head_read(raw_head *h, lanes *l,
     uint64_t differ = !expect;
     h->version = LOAD(&src->version);
     h->check = LOAD(&src->check);
-    l->a = step(0x243f6a8885a308d3ull, h->meta);
-    l->b = step(0x13198a2e03707344ull, h->version);
-    l->c = 0xa4093822299f31d0ull;
-    l->d = 0x082efa98ec4e6c89ull;
+    lanes_init(l, h->meta, h->version);
     for (uint32_t k = 0; k < SHARED__KEY_WORDS; k += 4) {
         uint64_t w0 = LOAD(&src->key[k]), w1 = LOAD(&src->key[k + 1]);
         uint64_t w2 = LOAD(&src->key[k + 2]), w3 = LOAD(&src->key[k + 3]);
@@ -226,24 +229,31 @@ static inline uint64_t head_read(raw_head *h, lanes *l,
     return differ;
 }
 
-static inline void head_load(raw_head *dst, const shared__image *src)
+/* Copies n words, relaxed, four at a time. */
+static inline void copy_words(_Atomic uint64_t *dst,
+                              const _Atomic uint64_t *src, uint32_t n)
 {
-    dst->meta = LOAD(&src->meta);
-    dst->version = LOAD(&src->version);
-    dst->check = LOAD(&src->check);
-    for (uint32_t i = 0; i < SHARED__KEY_WORDS; i++)
-        dst->key[i] = LOAD(&src->key[i]);
+    uint32_t i = 0;
+    for (; i + 4u <= n; i += 4u) {
+        uint64_t w0 = LOAD(&src[i]), w1 = LOAD(&src[i + 1u]);
+        uint64_t w2 = LOAD(&src[i + 2u]), w3 = LOAD(&src[i + 3u]);
+        STORE(&dst[i], w0);
+        STORE(&dst[i + 1u], w1);
+        STORE(&dst[i + 2u], w2);
+        STORE(&dst[i + 3u], w3);
+    }
+    for (; i < n; i++)
+        STORE(&dst[i], LOAD(&src[i]));
 }
 
 /*
  * Stores an image: the fixed part, then each value word (as many as h->meta
- * declares, clamped), taken from `words` (another image, whose checksum
- * h->check is kept) or built from `bytes` (len bytes, checksummed as they
- * pass), then the checksum last.
+ * declares, clamped), built from `bytes` (len bytes, checksummed as they
+ * pass), then the checksum last. With no bytes (a free image): no value
+ * words, and h->check as the checksum.
  */
 static void image_store(shared__image *dst, const raw_head *h,
-                        const shared__image *words, const unsigned char *bytes,
-                        uint32_t len)
+                        const unsigned char *bytes, uint32_t len)
 {
     uint32_t n = value_words(h->meta), half = n / 2u, i = 0;
     STORE(&dst->meta, h->meta);
@@ -251,11 +261,6 @@ static void image_store(shared__image *dst, const raw_head *h,
     for (uint32_t k = 0; k < SHARED__KEY_WORDS; k++)
         STORE(&dst->key[k], h->key[k]);
     if (!bytes) {
-        for (; i < n; i++) {
-            if (i == half)
-                SHARED__CRASH_POINT(20); /* half of the value written */
-            STORE(&dst->value[i], LOAD(&words->value[i]));
-        }
         STORE(&dst->check, h->check);
         return;
     }
@@ -345,9 +350,16 @@ static int image_read(const shared__image *img, shared__copy *out, void *buf,
 
 void shared__image_copy(shared__image *dst, const shared__image *src)
 {
-    raw_head h;
-    head_load(&h, src);
-    image_store(dst, &h, src, NULL, 0);
+    uint64_t meta = LOAD(&src->meta);
+    uint32_t n = value_words(meta), half = n / 2u;
+    STORE(&dst->meta, meta);
+    STORE(&dst->version, LOAD(&src->version));
+    copy_words(dst->key, src->key, SHARED__KEY_WORDS);
+    copy_words(dst->value, src->value, half);
+    if (n > 0)
+        SHARED__CRASH_POINT(20); /* half of the value written */
+    copy_words(dst->value + half, src->value + half, n - half);
+    STORE(&dst->check, LOAD(&src->check));
 }
 
 /* Opens the slot's write section: the sequence becomes odd. */
@@ -375,8 +387,7 @@ void shared__slot_write(shared__region *r, uint32_t i, const shared__copy *c,
     shared__slot *s = &r->slot[i];
     uint32_t q = write_begin(s);
     SHARED__CRASH_POINT(21); /* sequence odd, nothing written */
-    image_store(&s->img, &h, NULL, value ? value : (const void *)"",
-                c->value_len);
+    image_store(&s->img, &h, value ? value : (const void *)"", c->value_len);
     SHARED__CRASH_POINT(22); /* written, sequence still odd */
     write_end(s, q);
 }
@@ -387,7 +398,7 @@ void shared__slot_clear(shared__region *r, uint32_t i)
     memset(&h, 0, sizeof h);
     shared__slot *s = &r->slot[i];
     uint32_t q = write_begin(s);
-    image_store(&s->img, &h, NULL, NULL, 0); /* no value words, check 0 */
+    image_store(&s->img, &h, NULL, 0); /* no value words, check 0 */
     SHARED__CRASH_POINT(23);
     write_end(s, q);
 }
