@@ -120,6 +120,28 @@ static void sleep_ms(unsigned ms)
     shared__backend_sleep_ms(ms);
 }
 
+#ifdef SHARED_TEST_HOOKS
+/* Test-only builds (libshared_hooks.so): when SHARED_TEST_STOP names
+ * `step`, the process creates the file SHARED_TEST_MARKER and waits (at
+ * most 10 s) until the file SHARED_TEST_GO exists, so that a test can act
+ * at that point. Never compiled into libshared.so. */
+static void test_stop(const char *step)
+{
+    const char *want = getenv("SHARED_TEST_STOP");
+    const char *marker = getenv("SHARED_TEST_MARKER");
+    const char *go = getenv("SHARED_TEST_GO");
+    if (!want || strcmp(want, step) != 0 || !marker || !go)
+        return;
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    for (int i = 0; i < 10000 && access(go, F_OK) != 0; i++)
+        sleep_ms(1);
+}
+#else
+#  define test_stop(step) ((void)0)
+#endif
+
 /* Names the home chosen (api.c has validated it). */
 static void make_name(void)
 {
@@ -729,6 +751,7 @@ __attribute__((destructor)) static void detach(void)
             /* Read-only processes still map it: kept for them (and for
              * the next writer, which finds their values). */
         } else {
+            test_stop("detach");
             atomic_store(&r->hdr.closed, 1);
             shm_unlink(g_name);
         }
