@@ -472,6 +472,32 @@ START_TEST(a_published_instance_is_read_only_for_readers)
 }
 END_TEST
 
+/* The last writer leaving keeps an instance a reader maps (its values
+ * too, for later readers and writers); once nobody maps it, the last
+ * writer leaving removes it. */
+START_TEST(the_last_writer_leaving_keeps_the_instance_for_its_readers)
+{
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "keep.k=v"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
+                     100 - SHARED_ENOINSTANCE);
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "keep.k=v"), 0);
+    remove(g_marker);
+    int rd = start(SHARED_OPEN_READONLY, g_name, "hold", g_marker, g_marker);
+    proc_kill(h); /* the writer dies: the next writer leaving is the last */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "keep.k=v"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "expect", "keep.k=v"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "keep.k=v"),
+                     0);
+    proc_kill(rd); /* nobody left: the next writer leaving removes it */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "keep.k=w"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
+                     100 - SHARED_ENOINSTANCE);
+}
+END_TEST
+
 START_TEST(a_dead_writers_change_is_recovered_by_the_next_writer)
 {
     int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
@@ -757,14 +783,18 @@ END_TEST
 #endif
 
 #ifndef _WIN32
-/* The descriptor of this process that names /dev/shm/shared.NAME (a
- * removed object's link ends in " (deleted)"), or -1. */
-static int object_fd(const char *name)
+/* The descriptor of process `pid` (0: this one) that names
+ * /dev/shm/shared.NAME (a removed object's link ends in " (deleted)"), or
+ * -1. */
+static int object_fd(unsigned pid, const char *name)
 {
     char want[160], path[64], link[256];
     snprintf(want, sizeof want, "/dev/shm/shared.%s", name);
     for (int fd = 0; fd < 1024; fd++) {
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (pid)
+            snprintf(path, sizeof path, "/proc/%u/fd/%d", pid, fd);
+        else
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         ssize_t n = readlink(path, link, sizeof link - 1);
         if (n <= 0)
             continue;
@@ -798,7 +828,7 @@ int role_named_linked(const char *arg)
         return 0;
     if (rc)
         return FAIL(rc);
-    int fd = object_fd(name);
+    int fd = object_fd(0, name);
     snprintf(obj, sizeof obj, "/dev/shm/shared.%s", name);
     if (fd < 0 || fstat(fd, &mine) != 0) {
         fprintf(stderr, "named-linked: no descriptor of %s\n", obj);
@@ -891,9 +921,14 @@ START_TEST(a_reader_opening_as_the_last_writer_leaves_is_never_orphaned)
     snprintf(arg, sizeof arg, "%s|%s|%s", g_name, opened, check);
     int r = role_start("named-linked", arg);
     ck_assert_int_ge(r, 0);
-    /* The reader opens while the writer is stopped (or, fixed, waits for
-     * the writer to finish): 3 s is plenty for an open. */
-    file_wait(opened, 3000);
+    /* The reader opens the object while the writer is stopped (then it
+     * takes its lock and checks the flag; or it waits for the writer to
+     * finish): seen in its descriptors, then 2 s is plenty. */
+    uint64_t end = proc_now_ms() + 15000;
+    while (object_fd(proc_pid(r), g_name) < 0 && proc_now_ms() < end &&
+           !file_wait(opened, 0))
+        proc_sleep_ms(10);
+    file_wait(opened, 2000);
     touch(go);
     ck_assert_int_eq(wait_pid(w, 15000), 0);
     touch(check);
@@ -965,6 +1000,8 @@ Suite *named_suite(void)
     tcase_add_test(tc, threads_opening_the_same_instance_at_once_all_succeed);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
+    tcase_add_test(tc,
+                   the_last_writer_leaving_keeps_the_instance_for_its_readers);
     tcase_add_test(tc, a_dead_writers_change_is_recovered_by_the_next_writer);
 #ifndef _WIN32
     tcase_add_test(tc, another_user_reads_a_published_instance_only);
