@@ -218,6 +218,7 @@ static const role_entry k_roles[] = {
     {"named-env-open", role_named_env_open},
 #ifndef _WIN32
     {"named-noleak", role_named_noleak},
+    {"named-linked", role_named_linked},
 #endif
 };
 

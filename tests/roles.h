@@ -51,6 +51,7 @@ int role_named_retry(const char *arg);    /* NAME|OTHER  open after a failure */
 int role_named_race(const char *arg);     /* NAME  8 threads open it at once */
 int role_named_env_open(const char *arg); /* NAME  open after env failed */
 int role_named_noleak(const char *arg);   /* NAME  failed open keeps no fd */
+int role_named_linked(const char *arg);   /* NAME|OPENED|CHECK  see there */
 
 /* test_stack.c */
 int role_tx_big(const char *arg); /* MARKER  die in a tx with a big value */

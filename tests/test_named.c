@@ -21,9 +21,13 @@
 #else
 #  define make_dir(path) mkdir(path, 0700)
 #  define remove_dir(path) rmdir(path)
+#  include <signal.h>
+#  include <spawn.h>
 #  include <sys/mman.h>
 #  include <sys/stat.h>
+#  include <sys/wait.h>
 #  include <unistd.h>
+extern char **environ;
 #endif
 
 #include "roles.h"
@@ -468,6 +472,32 @@ START_TEST(a_published_instance_is_read_only_for_readers)
 }
 END_TEST
 
+/* The last writer leaving keeps an instance a reader maps (its values
+ * too, for later readers and writers); once nobody maps it, the last
+ * writer leaving removes it. */
+START_TEST(the_last_writer_leaving_keeps_the_instance_for_its_readers)
+{
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "keep.k=v"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
+                     100 - SHARED_ENOINSTANCE);
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "keep.k=v"), 0);
+    remove(g_marker);
+    int rd = start(SHARED_OPEN_READONLY, g_name, "hold", g_marker, g_marker);
+    proc_kill(h); /* the writer dies: the next writer leaving is the last */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "keep.k=v"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "expect", "keep.k=v"),
+                     0);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "expect", "keep.k=v"),
+                     0);
+    proc_kill(rd); /* nobody left: the next writer leaving removes it */
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "keep.k=w"), 0);
+    ck_assert_int_eq(run(SHARED_OPEN_READONLY, g_name, "open", ""),
+                     100 - SHARED_ENOINSTANCE);
+}
+END_TEST
+
 START_TEST(a_dead_writers_change_is_recovered_by_the_next_writer)
 {
     int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
@@ -752,6 +782,165 @@ START_TEST(a_failed_open_keeps_no_descriptor_of_the_object)
 END_TEST
 #endif
 
+#ifndef _WIN32
+/* The descriptor of process `pid` (0: this one) that names
+ * /dev/shm/shared.NAME (a removed object's link ends in " (deleted)"), or
+ * -1. */
+static int object_fd(unsigned pid, const char *name)
+{
+    char want[160], path[64], link[256];
+    snprintf(want, sizeof want, "/dev/shm/shared.%s", name);
+    for (int fd = 0; fd < 1024; fd++) {
+        if (pid)
+            snprintf(path, sizeof path, "/proc/%u/fd/%d", pid, fd);
+        else
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0)
+            continue;
+        link[n] = '\0';
+        if (strncmp(link, want, strlen(want)) == 0)
+            return fd;
+    }
+    return -1;
+}
+
+/* role named-linked NAME|OPENED|CHECK: opens NAME read-only, creates
+ * OPENED, waits (at most 20 s) for CHECK, then checks that what it opened
+ * is still the object named NAME: SHARED_ENOINSTANCE is fine, a successful
+ * open of an object since removed (mapped for ever, never seeing a writer
+ * again) is not (exit 1). */
+int role_named_linked(const char *arg)
+{
+    char name[128], opened[128], check[128], obj[160];
+    struct stat mine, linked;
+    if (sscanf(arg, "%127[^|]|%127[^|]|%127s", name, opened, check) != 3)
+        return 2;
+    shared_set_timeout(20000); /* longer than the writer stops */
+    int rc = shared_open(name, SHARED_OPEN_READONLY);
+    FILE *f = fopen(opened, "w");
+    if (f)
+        fclose(f);
+    if (!file_wait(check, 20000))
+        return 3;
+    fprintf(stderr, "named-linked: shared_open: %s\n", shared_errname(rc));
+    if (rc == SHARED_ENOINSTANCE)
+        return 0;
+    if (rc)
+        return FAIL(rc);
+    int fd = object_fd(0, name);
+    snprintf(obj, sizeof obj, "/dev/shm/shared.%s", name);
+    if (fd < 0 || fstat(fd, &mine) != 0) {
+        fprintf(stderr, "named-linked: no descriptor of %s\n", obj);
+        return 1;
+    }
+    if (stat(obj, &linked) != 0 || linked.st_ino != mine.st_ino ||
+        linked.st_dev != mine.st_dev) {
+        fprintf(stderr, "named-linked: opened inode %lu, %s is %s\n",
+                (unsigned long)mine.st_ino, obj,
+                stat(obj, &linked) != 0 ? "gone" : "another object");
+        return 1;
+    }
+    return 0;
+}
+
+/* Touches an empty file. */
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+}
+
+/* Starts shared_detach_writer NAME (beside this binary; linked against
+ * libshared_hooks.so) stopped as it leaves, before it removes the object,
+ * until GO exists; returns its pid once it says it stopped (MARKER). */
+static pid_t start_stopped_writer(const char *name, const char *marker,
+                                  const char *go)
+{
+    char exe[4096], *slash;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
+    ck_assert_int_gt(n, 0);
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    ck_assert_ptr_nonnull(slash);
+    strcpy(slash + 1, "shared_detach_writer");
+    setenv("SHARED_TEST_STOP", "detach", 1);
+    setenv("SHARED_TEST_MARKER", marker, 1);
+    setenv("SHARED_TEST_GO", go, 1);
+    pid_t pid;
+    char *argv[] = {exe, (char *)name, NULL};
+    int rc = posix_spawn(&pid, exe, NULL, NULL, argv, environ);
+    unsetenv("SHARED_TEST_STOP");
+    unsetenv("SHARED_TEST_MARKER");
+    unsetenv("SHARED_TEST_GO");
+    ck_assert_int_eq(rc, 0);
+    if (!file_wait(marker, 15000)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ck_abort_msg("shared_detach_writer never stopped as it left");
+    }
+    return pid;
+}
+
+/* The exit code of `pid` within timeout_ms, or -1 (then killed). */
+static int wait_pid(pid_t pid, uint32_t timeout_ms)
+{
+    int status;
+    uint64_t end = proc_now_ms() + timeout_ms;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        if (got < 0 || proc_now_ms() >= end)
+            break;
+        proc_sleep_ms(5);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* The last writer leaves while a reader opens: the reader either gets
+ * SHARED_ENOINSTANCE or keeps the object alive; it never maps an object
+ * removed under it (it would read stale values for ever, while the next
+ * writer makes a new one). The writer stops after deciding to remove the
+ * object (no reader then); the reader opens in that window. */
+START_TEST(a_reader_opening_as_the_last_writer_leaves_is_never_orphaned)
+{
+    char stop[128], go[128], opened[128], check[128], arg[512];
+    snprintf(stop, sizeof stop, "%s.stop", g_marker);
+    snprintf(go, sizeof go, "%s.go", g_marker);
+    snprintf(opened, sizeof opened, "%s.opened", g_marker);
+    snprintf(check, sizeof check, "%s.check", g_marker);
+    remove(stop);
+    remove(go);
+    remove(opened);
+    remove(check);
+    pid_t w = start_stopped_writer(g_name, stop, go);
+    snprintf(arg, sizeof arg, "%s|%s|%s", g_name, opened, check);
+    int r = role_start("named-linked", arg);
+    ck_assert_int_ge(r, 0);
+    /* The reader opens the object while the writer is stopped (then it
+     * takes its lock and checks the flag; or it waits for the writer to
+     * finish): seen in its descriptors, then 2 s is plenty. */
+    uint64_t end = proc_now_ms() + 15000;
+    while (object_fd(proc_pid(r), g_name) < 0 && proc_now_ms() < end &&
+           !file_wait(opened, 0))
+        proc_sleep_ms(10);
+    file_wait(opened, 2000);
+    touch(go);
+    ck_assert_int_eq(wait_pid(w, 15000), 0);
+    touch(check);
+    ck_assert_int_eq(proc_wait(r, 30000), 0);
+    remove(stop);
+    remove(go);
+    remove(opened);
+    remove(check);
+}
+END_TEST
+#endif
+
 START_TEST(the_environment_chooses_the_home_too)
 {
     const char *old = getenv("SHARED_INSTANCE_FLAGS");
@@ -811,6 +1000,8 @@ Suite *named_suite(void)
     tcase_add_test(tc, threads_opening_the_same_instance_at_once_all_succeed);
     tcase_add_test(tc, two_instances_and_the_default_do_not_see_each_other);
     tcase_add_test(tc, a_published_instance_is_read_only_for_readers);
+    tcase_add_test(tc,
+                   the_last_writer_leaving_keeps_the_instance_for_its_readers);
     tcase_add_test(tc, a_dead_writers_change_is_recovered_by_the_next_writer);
 #ifndef _WIN32
     tcase_add_test(tc, another_user_reads_a_published_instance_only);
@@ -826,6 +1017,8 @@ Suite *named_suite(void)
 #ifndef _WIN32
     tcase_add_test(tc, a_fifo_in_place_of_the_home_is_refused_never_a_hang);
     tcase_add_test(tc, a_failed_open_keeps_no_descriptor_of_the_object);
+    tcase_add_test(
+        tc, a_reader_opening_as_the_last_writer_leaves_is_never_orphaned);
 #endif
     suite_add_tcase(s, tc);
     return s;

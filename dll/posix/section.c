@@ -33,7 +33,10 @@
  * Lifetime mirrors Windows: every process registers as a peer on attach and
  * leaves when it exits (library destructor). The last one to leave marks
  * the object closed and removes it, under the lock, so a new first user
- * starts clean; an opener that finds it closed makes a new one. An object
+ * starts clean; an opener that finds it closed makes a new one. Read-only
+ * processes hold no lock of the region: the last writer removes the object
+ * only while it holds a write lock on READER_BYTE, which no reader's read
+ * lock can meet (detach, open_readonly). An object
  * whose every peer died without leaving is recognised on attach (no live
  * peer after reaping) and wiped.
  *
@@ -119,6 +122,28 @@ static void sleep_ms(unsigned ms)
 {
     shared__backend_sleep_ms(ms);
 }
+
+#ifdef SHARED_TEST_HOOKS
+/* Test-only builds (libshared_hooks.so): when SHARED_TEST_STOP names
+ * `step`, the process creates the file SHARED_TEST_MARKER and waits (at
+ * most 10 s) until the file SHARED_TEST_GO exists, so that a test can act
+ * at that point. Never compiled into libshared.so. */
+static void test_stop(const char *step)
+{
+    const char *want = getenv("SHARED_TEST_STOP");
+    const char *marker = getenv("SHARED_TEST_MARKER");
+    const char *go = getenv("SHARED_TEST_GO");
+    if (!want || strcmp(want, step) != 0 || !marker || !go)
+        return;
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    for (int i = 0; i < 10000 && access(go, F_OK) != 0; i++)
+        sleep_ms(1);
+}
+#else
+#  define test_stop(step) ((void)0)
+#endif
 
 /* Names the home chosen (api.c has validated it). */
 static void make_name(void)
@@ -369,13 +394,30 @@ static int map_done(int rc, int fd, shared__region *r, shared__region **out)
     return 0;
 }
 
+/* 1 if the home's name still refers to fd's object (not removed, nor
+ * replaced by a new one). */
+static int still_named(int fd)
+{
+    struct stat was, now;
+    int named = open_home(O_RDONLY, 0);
+    int same = named >= 0 && fstat(fd, &was) == 0 && fstat(named, &now) == 0 &&
+               was.st_dev == now.st_dev && was.st_ino == now.st_ino;
+    if (named >= 0)
+        close(named);
+    return same;
+}
+
 /*
  * Read-only: opens the home O_RDONLY and maps it PROT_READ. Never creates
  * (SHARED_ENOINSTANCE), formats or repairs anything: an object a writer is
  * still making is waited for (until `deadline`). An object others than its
  * owner may write is refused (SHARED_EACCESS): its content could come from
  * anyone. Holds the READER_BYTE lock while attached, so the last writer
- * leaving does not remove what readers still map.
+ * leaving does not remove what readers still map: that writer removes it
+ * only under a write lock of READER_BYTE (detach), so a reader whose lock
+ * is refused, or that finds the object closed and its name gone or given
+ * to a new object, is meeting a removal: SHARED__RETRY, and the caller
+ * opens the name again (SHARED_ENOINSTANCE once it is gone).
  */
 static int open_readonly(shared__region **out, uint64_t deadline)
 {
@@ -409,11 +451,27 @@ static int open_readonly(shared__region **out, uint64_t deadline)
     }
     struct flock fl = lock_range(F_RDLCK, READER_BYTE, 1);
     if (rc == 0 && fcntl(fd, F_OFD_SETLK, &fl) != 0)
-        rc = sys_error(errno);
-    /* Its last writer removed it as this process opened it: gone. */
+        rc = errno == EAGAIN || errno == EACCES ? SHARED__RETRY /* removal */
+                                                : sys_error(errno);
+    /* Closed: its last writer removed it as this process opened it (try
+     * the name again), or died before removing it, or the flag is damage
+     * (the name is still this object: gone all the same). */
     if (rc == 0 && g_kind != KIND_FILE && atomic_load(&r->hdr.closed))
-        rc = SHARED_ENOINSTANCE;
+        rc = still_named(fd) ? SHARED_ENOINSTANCE : SHARED__RETRY;
     return map_done(rc, fd, r, out);
+}
+
+/* open_readonly, again while it meets a removal (bounded by `deadline`:
+ * then SHARED_ETIMEDOUT, its last writer is still at work). */
+static int open_readonly_retrying(shared__region **out, uint64_t deadline)
+{
+    int rc;
+    while ((rc = open_readonly(out, deadline)) == SHARED__RETRY) {
+        if (shared__backend_ticks_ms() >= deadline)
+            return SHARED_ETIMEDOUT;
+        sleep_ms(1);
+    }
+    return rc;
 }
 
 /* 1 if the first bytes of the header are all zero: a file sized but
@@ -534,7 +592,7 @@ static int map_object(shared__region **out)
     uint64_t deadline = shared__backend_ticks_ms() + shared__timeout();
     if (g_ro) {
         g_created = 0;
-        return open_readonly(out, deadline);
+        return open_readonly_retrying(out, deadline);
     }
     if (g_kind == KIND_FILE) {
         int made = 0;
@@ -711,6 +769,7 @@ __attribute__((destructor)) static void detach(void)
 {
     shared__region *r = atomic_load(&g_region);
     uint32_t me = shared__self_peer(), pid = (uint32_t)getpid();
+    struct flock no_readers = lock_range(F_WRLCK, READER_BYTE, 1);
     if (!r || !atomic_load(&g_ready) || me == UINT32_MAX)
         return;
     if (shared__acquire(r, 200) != 0) {
@@ -725,12 +784,18 @@ __attribute__((destructor)) static void detach(void)
         if (held(g_fd, ATTACH_BYTE, 1)) {
             /* The registry lost a live process: damage, not the end. */
             shared__count_corrupt(r);
-        } else if (held(g_fd, READER_BYTE, 1)) {
+        } else if (fcntl(g_fd, F_OFD_SETLK, &no_readers) != 0) {
             /* Read-only processes still map it: kept for them (and for
              * the next writer, which finds their values). */
         } else {
+            /* No reader, and none can start (its read lock is refused
+             * while this write lock is held, open_readonly): closed and
+             * removed before a reader may look again. */
+            test_stop("detach");
             atomic_store(&r->hdr.closed, 1);
             shm_unlink(g_name);
+            no_readers.l_type = F_UNLCK;
+            fcntl(g_fd, F_OFD_SETLK, &no_readers);
         }
     }
     shared__backend_unlock();
