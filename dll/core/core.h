@@ -30,6 +30,7 @@ typedef struct shared__copy {
     uint32_t value_len;
     uint64_t version;
     char key[SHARED__KEY_WORDS * 8u];
+    uint32_t hint; /* a key lookup's: the hint of the key looked up */
 } shared__copy;
 
 /* The index of the lowest set bit of m (m != 0). */

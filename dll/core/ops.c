@@ -104,7 +104,7 @@ static uint64_t draw_version(shared__region *r, uint64_t old)
 static int scan_free(shared__region *r, const char *key, uint32_t klen,
                      shared__copy *cur)
 {
-    uint32_t first = NO_SLOT, h = shared__key_hint(key, klen);
+    uint32_t first = NO_SLOT, h = cur->hint;
     for (uint32_t i = shared__hint_scan(r, 0, 0, h); i < SHARED_MAX_KEYS;
          i = shared__hint_scan(r, i + 1u, 0, h)) {
         uint32_t hint = LOAD(&r->hint[i]);
@@ -131,6 +131,7 @@ static int scan_free(shared__region *r, const char *key, uint32_t klen,
         shared__struct_close(r);
         if (c.key_len == klen && memcmp(c.key, key, klen) == 0) {
             *cur = c;
+            cur->hint = h;
             return 1;
         }
     }
@@ -182,9 +183,9 @@ static int settle_one(shared__region *r, uint32_t i, const char *key,
  * or NO_SLOT.
  */
 static int settle_corrupt(shared__region *r, const char *key, uint32_t klen,
-                          uint32_t valid, uint32_t *own)
+                          uint32_t h, uint32_t valid, uint32_t *own)
 {
-    uint32_t h = shared__key_hint(key, klen), chain[CHAIN_MAX];
+    uint32_t chain[CHAIN_MAX];
     uint32_t n = valid == NO_SLOT ? CHAIN_MAX + 1u
                                   : shared__index_slots(r, h, chain, CHAIN_MAX);
     int met = 0;
@@ -205,7 +206,7 @@ static int settle_corrupt(shared__region *r, const char *key, uint32_t klen,
 /*
  * Writes `next` (key, type, value_len filled in) with next->value_len bytes
  * at `value` over the key's slot `cur`, or into a free slot when the key
- * does not exist (`exists` 0).
+ * does not exist (`exists` 0; cur->hint, from its lookup, is its hint).
  */
 static int store(shared__region *r, int exists, const shared__copy *cur,
                  shared__copy *next, const void *value, uint64_t *version)
@@ -225,7 +226,7 @@ static int store(shared__region *r, int exists, const shared__copy *cur,
     if (exists) {
         bytes -= cur->value_len;
     } else {
-        shared__hint_set(r, i, shared__key_hint(next->key, next->key_len));
+        shared__hint_set(r, i, cur->hint);
         STORE(&r->hdr.keys_used, LOAD(&r->hdr.keys_used) + 1u);
         bytes += next->key_len;
         shared__struct_close(r);
@@ -282,8 +283,8 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
     int exists = lookup(r, key, klen, &cur, NULL, 0), met = 0;
     /* Only a plain set replaces a corrupt key; cas must compare with it. */
     if (!expected) {
-        met = settle_corrupt(r, key, klen, exists == 1 ? cur.slot : NO_SLOT,
-                             &own);
+        met = settle_corrupt(r, key, klen, cur.hint,
+                             exists == 1 ? cur.slot : NO_SLOT, &own);
         if (met)
             exists = lookup(r, key, klen, &cur, NULL, 0);
     }
@@ -350,8 +351,8 @@ int shared__op_del(shared__region *r, const char *key, uint32_t klen)
     shared__copy cur;
     uint32_t own = NO_SLOT;
     int exists = lookup(r, key, klen, &cur, NULL, 0);
-    int met =
-        settle_corrupt(r, key, klen, exists == 1 ? cur.slot : NO_SLOT, &own);
+    int met = settle_corrupt(r, key, klen, cur.hint,
+                             exists == 1 ? cur.slot : NO_SLOT, &own);
     if (met)
         exists = lookup(r, key, klen, &cur, NULL, 0);
     int rc = exists < 0 ? exists : 0;

@@ -373,6 +373,7 @@ static int find(shared__region *r, const char *key, uint32_t klen, int locked,
     memcpy(words, key, klen);
     uint32_t h = shared__key_words_hint(words, klen);
     uint32_t e = idx_home(h);
+    out->hint = h;
     for (uint32_t p = 0; p < SHARED__INDEX_SIZE; p++, e = idx_next(e)) {
         uint64_t v = LOAD(&r->index[e]);
         if (v == 0)
