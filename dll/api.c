@@ -504,6 +504,7 @@ static int change_end(shared__region *r, int rc, const char *key, uint32_t klen)
         shared__notify(r, &set);
     }
     shared__backend_unlock();
+    shared__backend_test_stop("wake"); /* published, nobody woken yet */
     if (rc == 0)
         shared__backend_wake(r, &set);
     return rc;

@@ -27,6 +27,16 @@
 #  define SHARED__PAUSE() ((void)0)
 #endif
 
+/* Test-only builds (SHARED_TEST_HOOKS: shared_hooks.dll,
+ * libshared_hooks.so): stops the process at `step` when SHARED_TEST_STOP
+ * names it, so that a test can act there (see each backend). Nothing in
+ * the shipped library. */
+#ifdef SHARED_TEST_HOOKS
+void shared__backend_test_stop(const char *step);
+#else
+#  define shared__backend_test_stop(step) ((void)0)
+#endif
+
 /* shared__backend_lock: the lock was taken, but its previous holder died
  * holding it. The caller must run shared__recover, then call
  * shared__backend_consistent before unlocking. */

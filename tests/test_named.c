@@ -853,10 +853,12 @@ static void touch(const char *path)
 }
 
 /* Starts shared_detach_writer NAME (beside this binary; linked against
- * libshared_hooks.so) stopped as it leaves, before it removes the object,
- * until GO exists; returns its pid once it says it stopped (MARKER). */
-static pid_t start_stopped_writer(const char *name, const char *marker,
-                                  const char *go)
+ * libshared_hooks.so) stopped at `step` (detach: as it leaves, before it
+ * removes the object; wake: in its set, after the unlock and before the
+ * wake-up) until GO exists; returns its pid once it says it stopped
+ * (MARKER). */
+static pid_t start_stopped_writer(const char *name, const char *step,
+                                  const char *marker, const char *go)
 {
     char exe[4096], *slash;
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 32);
@@ -865,7 +867,7 @@ static pid_t start_stopped_writer(const char *name, const char *marker,
     slash = strrchr(exe, '/');
     ck_assert_ptr_nonnull(slash);
     strcpy(slash + 1, "shared_detach_writer");
-    setenv("SHARED_TEST_STOP", "detach", 1);
+    setenv("SHARED_TEST_STOP", step, 1);
     setenv("SHARED_TEST_MARKER", marker, 1);
     setenv("SHARED_TEST_GO", go, 1);
     pid_t pid;
@@ -878,7 +880,7 @@ static pid_t start_stopped_writer(const char *name, const char *marker,
     if (!file_wait(marker, 15000)) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        ck_abort_msg("shared_detach_writer never stopped as it left");
+        ck_abort_msg("shared_detach_writer never stopped at %s", step);
     }
     return pid;
 }
@@ -917,7 +919,7 @@ START_TEST(a_reader_opening_as_the_last_writer_leaves_is_never_orphaned)
     remove(go);
     remove(opened);
     remove(check);
-    pid_t w = start_stopped_writer(g_name, stop, go);
+    pid_t w = start_stopped_writer(g_name, "detach", stop, go);
     snprintf(arg, sizeof arg, "%s|%s|%s", g_name, opened, check);
     int r = role_start("named-linked", arg);
     ck_assert_int_ge(r, 0);
@@ -937,6 +939,41 @@ START_TEST(a_reader_opening_as_the_last_writer_leaves_is_never_orphaned)
     remove(go);
     remove(opened);
     remove(check);
+}
+END_TEST
+
+/* A writer killed after its change was published and the lock released,
+ * but before it woke anyone: the waiters of that key still see the change
+ * within a wait slice, not at the end of their timeout (10 s here). */
+START_TEST(a_writer_killed_before_its_wake_up_still_wakes_the_waiters)
+{
+    char waiting[128], stop[128], go[128], arg[256];
+    snprintf(waiting, sizeof waiting, "%s.waiting", g_marker);
+    snprintf(stop, sizeof stop, "%s.stop", g_marker);
+    snprintf(go, sizeof go, "%s.go", g_marker);
+    remove(waiting);
+    remove(stop);
+    remove(go);
+    int h = start(SHARED_OPEN_PUBLISHED, g_name, "hold", g_marker, g_marker);
+    ck_assert_int_eq(run(SHARED_OPEN_PUBLISHED, g_name, "set", "detach.k=0"),
+                     0);
+    snprintf(arg, sizeof arg, "detach.k:%s", waiting);
+    int wt = start(SHARED_OPEN_PUBLISHED, g_name, "wait", arg, waiting);
+    proc_sleep_ms(300); /* asleep in its wait by now */
+    uint64_t t0 = proc_now_ms();
+    pid_t w = start_stopped_writer(g_name, "wake", stop, go);
+    kill(w, SIGKILL);
+    waitpid(w, NULL, 0);
+    int code = proc_wait(wt, 30000);
+    uint64_t took = proc_now_ms() - t0;
+    ck_assert_int_eq(code, 0);
+    ck_assert_msg(took < 5000,
+                  "the waiter slept %llu ms: only its timeout ended the wait",
+                  (unsigned long long)took);
+    proc_kill(h);
+    remove(waiting);
+    remove(stop);
+    remove(go);
 }
 END_TEST
 #endif
@@ -1019,6 +1056,8 @@ Suite *named_suite(void)
     tcase_add_test(tc, a_failed_open_keeps_no_descriptor_of_the_object);
     tcase_add_test(
         tc, a_reader_opening_as_the_last_writer_leaves_is_never_orphaned);
+    tcase_add_test(tc,
+                   a_writer_killed_before_its_wake_up_still_wakes_the_waiters);
 #endif
     suite_add_tcase(s, tc);
     return s;

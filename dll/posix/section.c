@@ -128,7 +128,7 @@ static void sleep_ms(unsigned ms)
  * `step`, the process creates the file SHARED_TEST_MARKER and waits (at
  * most 10 s) until the file SHARED_TEST_GO exists, so that a test can act
  * at that point. Never compiled into libshared.so. */
-static void test_stop(const char *step)
+void shared__backend_test_stop(const char *step)
 {
     const char *want = getenv("SHARED_TEST_STOP");
     const char *marker = getenv("SHARED_TEST_MARKER");
@@ -141,8 +141,6 @@ static void test_stop(const char *step)
     for (int i = 0; i < 10000 && access(go, F_OK) != 0; i++)
         sleep_ms(1);
 }
-#else
-#  define test_stop(step) ((void)0)
 #endif
 
 /* Names the home chosen (api.c has validated it). */
@@ -791,7 +789,7 @@ __attribute__((destructor)) static void detach(void)
             /* No reader, and none can start (its read lock is refused
              * while this write lock is held, open_readonly): closed and
              * removed before a reader may look again. */
-            test_stop("detach");
+            shared__backend_test_stop("detach");
             atomic_store(&r->hdr.closed, 1);
             shm_unlink(g_name);
             no_readers.l_type = F_UNLCK;

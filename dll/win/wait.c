@@ -85,14 +85,13 @@ static int test_step(const char *step)
     DWORD n = GetEnvironmentVariableA("SHARED_TEST_STOP", want, sizeof want);
     return n > 0 && n < sizeof want && strcmp(want, step) == 0;
 }
-static void test_stop(const char *step)
+void shared__backend_test_stop(const char *step)
 {
     if (test_step(step))
         Sleep(60000);
 }
 #else
 #  define test_step(step) 0
-#  define test_stop(step) ((void)0)
 #endif
 
 static void event_name(wchar_t *buf, size_t cap, uint32_t idx, uint32_t gen)
@@ -275,7 +274,7 @@ int shared__backend_wait(shared__region *r, uint32_t bucket, uint32_t seen,
         bucket = SHARED__WAKE_ANY;
     tls_entry = idx;
     shared__waiter *w = &r->waiter[idx];
-    test_stop("claim");
+    shared__backend_test_stop("claim");
     atomic_store(&w->start_time, shared__self_start());
     HANDLE ev = own_event(w, idx, &gen, &mine);
     if (!ev) {
@@ -283,12 +282,12 @@ int shared__backend_wait(shared__region *r, uint32_t bucket, uint32_t seen,
         release(r, idx);
         return SHARED_ESYSTEM;
     }
-    test_stop("event");
+    shared__backend_test_stop("event");
     atomic_store(&w->bucket, bucket);
     atomic_fetch_add(&w->serial, 1);
     atomic_store(&w->gen, gen | READY);
     atomic_fetch_or(&r->hdr.wait_mask[idx / 64u], bit(idx));
-    test_stop("ready");
+    shared__backend_test_stop("ready");
     if (test_step("badhandle")) { /* the wait below fails: WAIT_FAILED */
         own_put(idx, NULL, gen, mine, 0);
         CloseHandle(ev);
