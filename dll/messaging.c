@@ -7,7 +7,10 @@
  * unchanged, so a change published in between is never missed (the
  * backend's wait re-checks after it has registered as a waiter). A change
  * bumps the words of its own buckets and of "any change" only, so a
- * waiter sleeps through the changes of other keys and channels.
+ * waiter sleeps through the changes of other keys and channels. A wait
+ * first spins a few microseconds on its word, and sleeps at most
+ * WAIT_SLICE_MS at a time (a writer killed between its unlock and its
+ * wake-up wakes nobody: its change is seen at the end of the slice).
  *
  * Time: each call here has a deadline, the caller's timeout. Whenever it
  * takes the lock it waits for it at most the time left, but at least
@@ -51,15 +54,29 @@ static uint32_t wake_word(shared__region *r, uint32_t bucket)
  */
 #define WAKE_SPIN 256u
 
-/* 1 if r->wake[bucket].seq moved on from `seq` within the spin. */
-static int spun_to_change(shared__region *r, uint32_t bucket, uint32_t seq)
+/*
+ * A writer publishes a change (bumps the wake word), unlocks, and only then
+ * wakes the sleepers: one killed in between wakes nobody. So no wait sleeps
+ * longer than WAIT_SLICE_MS at a time; its caller then looks again (its
+ * key's version, the channel) and sees such a change within a slice.
+ */
+#define WAIT_SLICE_MS 250u
+
+/*
+ * Waits until r->wake[bucket].seq moves on from `seq`: spins (above), then
+ * sleeps for at most ms, and at most WAIT_SLICE_MS. May return early: the
+ * caller re-checks its condition and deadline. 0 or a backend error.
+ */
+static int sleep_on(shared__region *r, uint32_t bucket, uint32_t seq,
+                    uint32_t ms)
 {
     for (uint32_t i = 0; i < WAKE_SPIN; i++) {
         if (wake_word(r, bucket) != seq)
-            return 1;
+            return 0;
         SHARED__PAUSE();
     }
-    return 0;
+    return shared__backend_wait(r, bucket, seq,
+                                ms < WAIT_SLICE_MS ? ms : WAIT_SLICE_MS);
 }
 
 /* Milliseconds left until `deadline` (0 when past). */
@@ -141,9 +158,7 @@ int shared_wait(const char *key, uint64_t seen_version, uint32_t timeout_ms,
             nap = 0;
             continue;
         }
-        if (spun_to_change(r, bucket, seq))
-            continue;
-        rc = shared__backend_wait(r, bucket, seq, ms);
+        rc = sleep_on(r, bucket, seq, ms);
         if (rc)
             return rc;
     }
@@ -235,10 +250,8 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             uint32_t ms = left(deadline);
             if (ms == 0)
                 return timeout_rc;
-            if (spun_to_change(r, bucket, seq))
-                continue; /* still peeking: something was sent */
-            int rc = shared__backend_wait(
-                r, bucket, seq, ms < PEEK_SLICE_MS ? ms : PEEK_SLICE_MS);
+            int rc = sleep_on(r, bucket, seq,
+                              ms < PEEK_SLICE_MS ? ms : PEEK_SLICE_MS);
             if (rc)
                 return rc;
             peek = wake_word(r, bucket) != seq; /* else: register */
@@ -273,9 +286,7 @@ static int chan_loop(shared__region *r, const char *name, uint32_t nlen,
             return rc;
         if (ms == 0)
             return timeout_rc;
-        if (spun_to_change(r, bucket, seq))
-            continue;
-        rc = shared__backend_wait(r, bucket, seq, ms);
+        rc = sleep_on(r, bucket, seq, ms);
         if (rc)
             return rc;
     }
