@@ -389,7 +389,11 @@ SHARED_API int shared_inspect(shared_inspect_fn fn, void *ctx);
  * new_version of a previous wait).
  * A change made after the caller read seen_version is never missed, every
  * waiter on that key (and every waiter on NULL) of every process wakes,
- * waiters on other keys sleep on, and a waiting thread uses no CPU.
+ * and waiters on other keys sleep on. A waiting thread first spins a few
+ * microseconds (a change from another core then costs no system call),
+ * then sleeps, looking again every 250 ms (so a change whose writer was
+ * killed before it woke anyone is seen within 250 ms); shared_send and
+ * shared_recv wait the same way.
  *   new_version  optional: the version (or change count) now.
  * Returns within timeout_ms plus SHARED_WAIT_MARGIN_MS, also while another
  * process holds the lock or a transaction.
