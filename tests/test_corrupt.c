@@ -26,6 +26,24 @@ static uint32_t live_slot_of(shared__region *r, const char *key)
     return c.slot;
 }
 
+/* Makes a free slot a damaged copy of `key`'s slot (its key bytes and
+ * hint, a bad value), which the index does not hold; returns it. *a is
+ * the key's own slot. */
+static uint32_t damaged_copy(shared__region *r, const char *key, uint32_t *a)
+{
+    uint32_t b = 0;
+    *a = live_slot_of(r, key);
+    while (b < SHARED_MAX_KEYS &&
+           (b == *a || atomic_load(&r->slot[b].img.meta)))
+        b++;
+    ck_assert_uint_lt(b, SHARED_MAX_KEYS);
+    memcpy((void *)&r->slot[b].img, (void *)&r->slot[*a].img,
+           sizeof r->slot[b].img);
+    atomic_fetch_xor(&r->slot[b].img.value[0], 0xffu);
+    atomic_store(&r->hint[b], atomic_load(&r->hint[*a]));
+    return b;
+}
+
 /* Clears *ctx (a slot index) when shared_inspect reports it corrupt. */
 static int find_corrupt(const shared_slot_info *s, void *ctx)
 {
@@ -108,15 +126,7 @@ START_TEST(a_two_slot_replace_fails_whole_when_the_journal_is_full)
     uint32_t len;
     ck_assert_code(shared_set("cr.d", "old", 3), SHARED_OK);
     shared__region *r = live();
-    uint32_t a = live_slot_of(r, "cr.d"), b = 0;
-    while (b < SHARED_MAX_KEYS && (b == a || atomic_load(&r->slot[b].img.meta)))
-        b++;
-    ck_assert_uint_lt(b, SHARED_MAX_KEYS);
-    /* cr.d's own damaged copy in slot b: its key bytes, a bad value. */
-    memcpy((void *)&r->slot[b].img, (void *)&r->slot[a].img,
-           sizeof r->slot[b].img);
-    atomic_fetch_xor(&r->slot[b].img.value[0], 0xffu);
-    atomic_store(&r->hint[b], atomic_load(&r->hint[a]));
+    uint32_t a, b = damaged_copy(r, "cr.d", &a); /* cr.d's own, in slot b */
     shared__index_add(r, b, atomic_load(&r->hint[a])); /* lookups reach it */
 
     ck_assert_code(shared_lock(5000), SHARED_OK);
@@ -145,14 +155,7 @@ START_TEST(a_copy_the_index_lacks_is_settled_once_its_key_is_missing)
     uint32_t len;
     ck_assert_code(shared_set("cr.u", "old", 3), SHARED_OK);
     shared__region *r = live();
-    uint32_t a = live_slot_of(r, "cr.u"), b = 0;
-    while (b < SHARED_MAX_KEYS && (b == a || atomic_load(&r->slot[b].img.meta)))
-        b++;
-    ck_assert_uint_lt(b, SHARED_MAX_KEYS);
-    memcpy((void *)&r->slot[b].img, (void *)&r->slot[a].img,
-           sizeof r->slot[b].img);
-    atomic_fetch_xor(&r->slot[b].img.value[0], 0xffu);
-    atomic_store(&r->hint[b], atomic_load(&r->hint[a])); /* not indexed */
+    uint32_t a, b = damaged_copy(r, "cr.u", &a); /* not indexed */
 
     ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
     ck_assert_mem_eq(buf, "old", 3);

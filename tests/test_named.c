@@ -742,25 +742,36 @@ END_TEST
 #endif
 
 #ifndef _WIN32
-/* role named-noleak NAME: shared_open(NAME) must fail (its object is
- * marked closed under a live holder); then no descriptor of this process
- * may still name the object (it would hold an attach lock on it). */
-int role_named_noleak(const char *arg)
+/* The descriptor of process `pid` (0: this one) that names
+ * /dev/shm/shared.NAME (a removed object's link ends in " (deleted)"), or
+ * -1. */
+static int object_fd(unsigned pid, const char *name)
 {
-    char want[128], path[64], link[256];
-    if (shared_open(arg, 0) == 0)
-        return 3;
-    snprintf(want, sizeof want, "/dev/shm/shared.%s", arg);
+    char want[160], path[64], link[256];
+    snprintf(want, sizeof want, "/dev/shm/shared.%s", name);
     for (int fd = 0; fd < 1024; fd++) {
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        if (pid)
+            snprintf(path, sizeof path, "/proc/%u/fd/%d", pid, fd);
+        else
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         ssize_t n = readlink(path, link, sizeof link - 1);
         if (n <= 0)
             continue;
         link[n] = '\0';
         if (strncmp(link, want, strlen(want)) == 0)
-            return 10;
+            return fd;
     }
-    return 0;
+    return -1;
+}
+
+/* role named-noleak NAME: shared_open(NAME) must fail (its object is
+ * marked closed under a live holder); then no descriptor of this process
+ * may still name the object (it would hold an attach lock on it). */
+int role_named_noleak(const char *arg)
+{
+    if (shared_open(arg, 0) == 0)
+        return 3;
+    return object_fd(0, arg) >= 0 ? 10 : 0;
 }
 
 START_TEST(a_failed_open_keeps_no_descriptor_of_the_object)
@@ -783,27 +794,6 @@ END_TEST
 #endif
 
 #ifndef _WIN32
-/* The descriptor of process `pid` (0: this one) that names
- * /dev/shm/shared.NAME (a removed object's link ends in " (deleted)"), or
- * -1. */
-static int object_fd(unsigned pid, const char *name)
-{
-    char want[160], path[64], link[256];
-    snprintf(want, sizeof want, "/dev/shm/shared.%s", name);
-    for (int fd = 0; fd < 1024; fd++) {
-        if (pid)
-            snprintf(path, sizeof path, "/proc/%u/fd/%d", pid, fd);
-        else
-            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        ssize_t n = readlink(path, link, sizeof link - 1);
-        if (n <= 0)
-            continue;
-        link[n] = '\0';
-        if (strncmp(link, want, strlen(want)) == 0)
-            return fd;
-    }
-    return -1;
-}
 
 /* role named-linked NAME|OPENED|CHECK: opens NAME read-only, creates
  * OPENED, waits (at most 20 s) for CHECK, then checks that what it opened
