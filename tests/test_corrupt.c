@@ -145,38 +145,85 @@ START_TEST(a_two_slot_replace_fails_whole_when_the_journal_is_full)
 }
 END_TEST
 
-/* A damaged copy of a key whose hint names the key but which the index
- * does not hold: lookups of the present key never reach it, and once the
- * key is missing the next set meets it (scanning the hints), settles it and
- * writes the key over it. Nothing is lost and no second copy is made. */
-START_TEST(a_copy_the_index_lacks_is_settled_once_its_key_is_missing)
+/* A damaged copy of a key (its key bytes and hint, a bad value) that the
+ * index does not hold: a set of the key leaves it (a set settles the
+ * copies its lookup reaches), and when an index rebuild then adds it to
+ * the key's chain, ahead of the key's valid slot, reads still give the
+ * valid slot: a valid slot holding exactly the key wins over a damaged
+ * copy. */
+START_TEST(a_damaged_copy_never_hides_the_valid_key_after_a_rebuild)
 {
     char buf[16];
     uint32_t len;
+    ck_assert_code(shared_set("cr.x", "1", 1), SHARED_OK);
     ck_assert_code(shared_set("cr.u", "old", 3), SHARED_OK);
     shared__region *r = live();
-    uint32_t a, b = damaged_copy(r, "cr.u", &a); /* not indexed */
-
-    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
-    ck_assert_mem_eq(buf, "old", 3);
+    uint32_t x = live_slot_of(r, "cr.x"), a;
+    ck_assert_code(shared_del("cr.x"), SHARED_OK); /* slot x is free */
+    uint32_t b = damaged_copy(r, "cr.u", &a);
+    ck_assert_uint_eq(b, x);
+    ck_assert_uint_lt(b, a); /* a rebuild puts b first in the chain */
     ck_assert_code(shared_set("cr.u", "new", 3), SHARED_OK);
+    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "new", 3);
+    ck_assert_code(shared_repair(0), SHARED_OK); /* rebuilds the index */
     ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
     ck_assert_uint_eq(len, 3);
     ck_assert_mem_eq(buf, "new", 3);
+    int64_t n = 0;
+    ck_assert_code(shared_set("cr.u", "newer", 5), SHARED_OK); /* settles b */
+    ck_assert_int_eq(corrupt_slots(), 0);
+    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
+    ck_assert_mem_eq(buf, "newer", 5);
+    ck_assert_code(shared_add("cr.n", 1, &n), SHARED_OK);
+    ck_assert_code(shared_reset(), SHARED_OK);
+}
+END_TEST
+
+/* del of a key removes its damaged copies, those the index lacks too:
+ * afterwards the key is missing for every operation, and a set, add or
+ * cas creates it anew. */
+START_TEST(del_removes_the_damaged_copies_the_index_lacks)
+{
+    char buf[16];
+    uint32_t len;
+    uint64_t v = 0;
+    ck_assert_code(shared_set("cr.u", "old", 3), SHARED_OK);
+    shared__region *r = live();
+    uint32_t a;
+    damaged_copy(r, "cr.u", &a); /* not indexed */
+    ck_assert_code(shared_set("cr.u", "new", 3), SHARED_OK);
     ck_assert_code(shared_del("cr.u"), SHARED_OK);
+    ck_assert_int_eq(corrupt_slots(), 0);
     ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL),
                    SHARED_ENOTFOUND);
-    ck_assert_int_eq(corrupt_slots(), 1); /* b, still answering by hint */
-
-    ck_assert_code(shared_set("cr.u", "again", 5), SHARED_OK);
-    ck_assert_int_eq(corrupt_slots(), 0);
-    ck_assert_uint_eq(live_slot_of(r, "cr.u"), b); /* written over its copy */
-    ck_assert_code(shared_get("cr.u", buf, sizeof buf, &len, NULL), SHARED_OK);
-    ck_assert_uint_eq(len, 5);
-    ck_assert_mem_eq(buf, "again", 5);
+    ck_assert_code(shared_cas("cr.u", 0, "c", 1, &v), SHARED_OK);
+    ck_assert_code(shared_del("cr.u"), SHARED_OK);
+    ck_assert_code(shared_add("cr.u", 1, NULL), SHARED_OK);
     shared_statistics st = {.size = sizeof st};
     ck_assert_code(shared_stats(&st), SHARED_OK);
     ck_assert_uint_eq(st.keys_used, 1);
+    ck_assert_code(shared_reset(), SHARED_OK);
+}
+END_TEST
+
+/* More than CHAIN_MAX (16) slots under a key's hint: set scans every hint,
+ * so it also settles a damaged copy that only its hint names. */
+START_TEST(set_scans_every_hint_when_many_slots_share_the_key_hint)
+{
+    char key[16];
+    ck_assert_code(shared_set("cr.f", "old", 3), SHARED_OK);
+    shared__region *r = live();
+    uint32_t a = live_slot_of(r, "cr.f"), h = atomic_load(&r->hint[a]);
+    for (unsigned i = 0; i < 17; i++) {
+        snprintf(key, sizeof key, "cr.o%u", i);
+        ck_assert_code(shared_set(key, "o", 1), SHARED_OK);
+        shared__hint_set(r, live_slot_of(r, key), h); /* indexed under h */
+    }
+    damaged_copy(r, "cr.f", &a); /* hint h, not indexed */
+    ck_assert_int_eq(corrupt_slots(), 1);
+    ck_assert_code(shared_set("cr.f", "new", 3), SHARED_OK);
+    ck_assert_int_eq(corrupt_slots(), 0);
     ck_assert_code(shared_reset(), SHARED_OK);
 }
 END_TEST
@@ -319,7 +366,9 @@ Suite *corrupt_suite(void)
     tcase_add_test(tc, garbage_in_a_slot_is_ecorrupt);
     tcase_add_test(tc, foreach_reports_corruption_after_visiting_the_rest);
     tcase_add_test(tc,
-                   a_copy_the_index_lacks_is_settled_once_its_key_is_missing);
+                   a_damaged_copy_never_hides_the_valid_key_after_a_rebuild);
+    tcase_add_test(tc, del_removes_the_damaged_copies_the_index_lacks);
+    tcase_add_test(tc, set_scans_every_hint_when_many_slots_share_the_key_hint);
     tcase_add_test(tc, set_and_del_replace_a_corrupt_key);
     tcase_add_test(tc, a_two_slot_replace_fails_whole_when_the_journal_is_full);
     tcase_add_test(tc, reset_repairs_a_corrupt_section);
