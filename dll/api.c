@@ -359,7 +359,11 @@ static int active_due(void)
  * (locked) Adds 1 to a word only lock holders write: a plain load and a
  * release store, not a locked read-modify-write, which costs tens of
  * nanoseconds here and more when the line was last written by another
- * core (every change bumps four such words).
+ * core (every change bumps four such words). Only where the exclusion is
+ * already broken (shared_repair's SHARED_REPAIR_BREAK_LOCK while a live
+ * process holds the lock) can two bumps meet and one be lost: a count off
+ * by one, or a wake word that a read-only poller sees move only at the
+ * next change (a sleeping waiter is still woken by the wake call).
  */
 static void bump64(_Atomic uint64_t *w)
 {

@@ -8,12 +8,12 @@
  * padding) is corrupt; its bytes are untrusted, its key included. It
  * *answers for* key K when a lookup of K reaches it: when the index holds
  * it under K's hint, or, for a lookup that misses in the index (and so
- * scans the hints themselves), when its hint equals K's. A slot whose hint
- * alone was scribbled to K's, the index not holding it, answers for K only
- * once K is missing (or an index rebuild adds it). The rules:
+ * scans the hints themselves), when its hint equals K's. The rules:
  * - Reads of K (get, wait) meeting a corrupt slot that answers for K report
  *   SHARED_ECORRUPT: it may be K. So do add and cas, which need the old
- *   value or version.
+ *   value or version. But a valid slot holding exactly K wins over such a
+ *   slot wherever the two sit in the index: the library never makes a
+ *   second copy of a key, so the corrupt one is damage, not K.
  * - set and del are explicit writes: the caller replaces (or removes)
  *   whatever K held. First every corrupt slot answering for K is settled
  *   (settle_corrupt): the first whose stored key words are exactly K's
@@ -174,20 +174,20 @@ static int settle_one(shared__region *r, uint32_t i, const char *key,
 /*
  * Before a set or del of K: detaches every corrupt slot answering for K
  * (see the note at the top) but `valid`, K's slot as a lookup found it
- * (or NO_SLOT). When the lookup found K through the index, the slots
- * answering for K are those the index holds under K's hint (a slot whose
- * hint alone was scribbled to K's is not reached by any lookup; a lookup
- * that misses scans the hints and meets it then). Otherwise, and when
- * more than CHAIN_MAX slots share the hint, every hint is scanned.
- * Returns how many there were; *own is the first whose key words are K's,
- * or NO_SLOT.
+ * (or NO_SLOT). With `scan` 0 (a set whose lookup found K through the
+ * index) those are the slots the index holds under K's hint h: the ones a
+ * lookup reaches. A slot whose hint alone was scribbled to K's stays (reads
+ * prefer K's valid slot to it, even once an index rebuild adds it; the
+ * next set meets it then, and a del scans). With `scan` 1, and when more
+ * than CHAIN_MAX slots share the hint, every hint is scanned. Returns how
+ * many there were; *own is the first whose key words are K's, or NO_SLOT.
  */
 static int settle_corrupt(shared__region *r, const char *key, uint32_t klen,
-                          uint32_t h, uint32_t valid, uint32_t *own)
+                          uint32_t h, uint32_t valid, int scan, uint32_t *own)
 {
     uint32_t chain[CHAIN_MAX];
-    uint32_t n = valid == NO_SLOT ? CHAIN_MAX + 1u
-                                  : shared__index_slots(r, h, chain, CHAIN_MAX);
+    uint32_t n =
+        scan ? CHAIN_MAX + 1u : shared__index_slots(r, h, chain, CHAIN_MAX);
     int met = 0;
     *own = NO_SLOT;
     if (n <= CHAIN_MAX) {
@@ -283,8 +283,9 @@ int shared__op_put(shared__region *r, const char *key, uint32_t klen,
     int exists = lookup(r, key, klen, &cur, NULL, 0), met = 0;
     /* Only a plain set replaces a corrupt key; cas must compare with it. */
     if (!expected) {
-        met = settle_corrupt(r, key, klen, cur.hint,
-                             exists == 1 ? cur.slot : NO_SLOT, &own);
+        met =
+            settle_corrupt(r, key, klen, cur.hint,
+                           exists == 1 ? cur.slot : NO_SLOT, exists != 1, &own);
         if (met)
             exists = lookup(r, key, klen, &cur, NULL, 0);
     }
@@ -352,7 +353,7 @@ int shared__op_del(shared__region *r, const char *key, uint32_t klen)
     uint32_t own = NO_SLOT;
     int exists = lookup(r, key, klen, &cur, NULL, 0);
     int met = settle_corrupt(r, key, klen, cur.hint,
-                             exists == 1 ? cur.slot : NO_SLOT, &own);
+                             exists == 1 ? cur.slot : NO_SLOT, 1, &own);
     if (met)
         exists = lookup(r, key, klen, &cur, NULL, 0);
     int rc = exists < 0 ? exists : 0;

@@ -365,7 +365,9 @@ void shared__struct_close(shared__region *r)
 }
 
 /* Looks `key` up through the index. A corrupt slot carrying the key's hint
- * might be the key, so it is reported rather than skipped. */
+ * might be the key, so it is reported (SHARED_ECORRUPT) when no valid slot
+ * holding exactly the key is in the chain: one that is wins, as the
+ * library never makes a second copy of a key (a damaged one is damage). */
 static int find(shared__region *r, const char *key, uint32_t klen, int locked,
                 shared__copy *out, void *buf, uint32_t cap)
 {
@@ -373,6 +375,7 @@ static int find(shared__region *r, const char *key, uint32_t klen, int locked,
     memcpy(words, key, klen);
     uint32_t h = shared__key_words_hint(words, klen);
     uint32_t e = idx_home(h);
+    int met = SHARED_ENOTFOUND;
     out->hint = h;
     for (uint32_t p = 0; p < SHARED__INDEX_SIZE; p++, e = idx_next(e)) {
         uint64_t v = LOAD(&r->index[e]);
@@ -386,11 +389,11 @@ static int find(shared__region *r, const char *key, uint32_t klen, int locked,
         if (rc == 0) {
             if (out->key_len == klen && memcmp(out->key, key, klen) == 0)
                 return 0;
-        } else if (rc != SHARED_ENOTFOUND) {
-            return rc;
+        } else if (rc != SHARED_ENOTFOUND && met != SHARED__RETRY) {
+            met = rc; /* corrupt; or torn lock-free, which may be the key */
         }
     }
-    return SHARED_ENOTFOUND;
+    return met;
 }
 
 int shared__read(shared__region *r, const char *key, uint32_t klen,
