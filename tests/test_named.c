@@ -53,9 +53,17 @@ static void named_setup(void)
 
 static void named_teardown(void)
 {
+    static const char *const k_suffix[] = {
+        ".stop", ".go", ".opened", ".check", ".waiting", ".tx", ".w"};
+    char path[160];
     proc_kill_all();
     remove(g_file);
     remove(g_marker);
+    /* A failed test leaves the markers it derived from g_marker. */
+    for (size_t i = 0; i < sizeof k_suffix / sizeof k_suffix[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", g_marker, k_suffix[i]);
+        remove(path);
+    }
 #ifndef _WIN32
     /* Instances whose holder was killed stay until their next user. */
     char obj[96];
