@@ -242,8 +242,20 @@ static inline void copy_words(_Atomic uint64_t *dst,
         STORE(&dst[i + 2u], w2);
         STORE(&dst[i + 3u], w3);
     }
-    for (; i < n; i++)
+    switch (n - i) { /* the last 0-3 (a loop here trips i686 GCC's
+                        -Waggressive-loop-optimizations) */
+    case 3:
+        STORE(&dst[i + 2u], LOAD(&src[i + 2u]));
+        /* fall through */
+    case 2:
+        STORE(&dst[i + 1u], LOAD(&src[i + 1u]));
+        /* fall through */
+    case 1:
         STORE(&dst[i], LOAD(&src[i]));
+        break;
+    default:
+        break;
+    }
 }
 
 /*
