@@ -365,17 +365,10 @@ static int active_due(void)
  * by one, or a wake word that a read-only poller sees move only at the
  * next change (a sleeping waiter is still woken by the wake call).
  */
-static void bump64(_Atomic uint64_t *w)
-{
-    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) + 1u,
-                          memory_order_release);
-}
-
-static void bump32(_Atomic uint32_t *w)
-{
-    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) + 1u,
-                          memory_order_release);
-}
+#define BUMP(w)                                                                \
+  atomic_store_explicit((w),                                                   \
+                        atomic_load_explicit((w), memory_order_relaxed) + 1u,  \
+                        memory_order_release)
 
 /*
  * The lock was just taken, with `taken` the backend's result (0 or
@@ -399,7 +392,7 @@ static void locked(shared__region *r, int taken, int force)
         shared__notify(r, NULL);
         shared__backend_wake(r, NULL);
     }
-    bump64(&r->hdr.lock_acquisitions);
+    BUMP(&r->hdr.lock_acquisitions);
     keep_registered(r);
     uint32_t me = shared__self_peer();
     if (me < SHARED_MAX_PEERS && active_due())
@@ -432,16 +425,16 @@ int shared__in_tx(void)
  * it reads the new word or the wake-up sees it counted. */
 void shared__notify(shared__region *r, const shared__wakeset *set)
 {
-    bump64(&r->hdr.changes);
+    BUMP(&r->hdr.changes);
     for (uint32_t word = 0; word < SHARED__WAKESET_WORDS; word++) {
         uint64_t bits = set ? set->bits[word] : ~(uint64_t)0;
         for (; bits; bits &= bits - 1u) { /* each set bit, lowest first */
             uint32_t b = word * 64u + shared__lowest_bit(bits);
             if (b < SHARED__WAKE_ANY)
-                bump32(&r->wake[b].seq);
+                BUMP(&r->wake[b].seq);
         }
     }
-    bump32(&r->wake[SHARED__WAKE_ANY].seq);
+    BUMP(&r->wake[SHARED__WAKE_ANY].seq);
     atomic_thread_fence(memory_order_seq_cst);
 }
 

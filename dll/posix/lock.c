@@ -74,18 +74,9 @@ int shared__posix_mutex_init(shared__region *r)
     return 0;
 }
 
-/* The lock is free now (not proven: a trylock decides). Without glibc's
- * layout: always, so every poll is a trylock. */
-static int looks_free(pthread_mutex_t *m)
-{
-#ifdef __GLIBC__
-    return (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) &
-            FUTEX_TID_MASK) == 0;
-#else
-    (void)m;
-    return 1;
-#endif
-}
+/* The thread id in the mutex's owner word (0: free, or not known without
+ * glibc's layout, so that every poll below is a trylock). */
+static uint32_t owner_tid(pthread_mutex_t *m);
 
 static int before(const struct timespec *a, const struct timespec *b)
 {
@@ -114,7 +105,7 @@ static int spin_lock(pthread_mutex_t *m, clockid_t clock,
 {
     for (int i = 0; i < SPIN_POLLS; i++) {
         SHARED__PAUSE();
-        if (looks_free(m)) {
+        if (owner_tid(m) == 0) { /* a trylock decides */
             int e = pthread_mutex_trylock(m);
             if (e != EBUSY)
                 return e;
@@ -123,7 +114,7 @@ static int spin_lock(pthread_mutex_t *m, clockid_t clock,
     for (int i = 0; i < SPIN_YIELDS; i++) {
         struct timespec now;
         sched_yield();
-        if (looks_free(m)) {
+        if (owner_tid(m) == 0) { /* a trylock decides */
             int e = pthread_mutex_trylock(m);
             if (e != EBUSY)
                 return e;
